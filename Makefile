@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pollcount: the developer's entry points. See README.md.
+#
+#   make run        provision, build kernel + module + programs, boot, run the demo
+#   make check      everything `run` needs, then KUnit + selftests in the VM + lints
+#   make shell      boot to a shell with the module loaded
+#   make KDIR=...   use your own Rust-enabled kernel build instead of ours
+#
+# The kernel's own build (Kbuild) reads ./Kbuild, not this file.
+
+TOP        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+OUT        := $(TOP)/build
+MODULE_OUT := $(OUT)/module
+CLIPPY_OUT := $(OUT)/clippy
+BIN        := $(OUT)/bin
+KO         := $(MODULE_OUT)/pollcount.ko
+
+# The toolchain for our managed kernel. Named by full path: rustup's rustc,
+# usually first on PATH, cannot build the kernel.
+LLVM_DIR  := /usr/lib/llvm-22/bin/
+CACHE     ?= $(or $(POLLCOUNT_CACHE),$(HOME)/.cache/pollcount)
+export POLLCOUNT_CACHE := $(CACHE)
+export LIBCLANG_PATH   := /usr/lib/llvm-22/lib
+
+ifeq ($(KDIR),)
+# Managed mode: our kernel, built and cached by qemu/kernel.
+KMAKE_ARGS := LLVM=$(LLVM_DIR) RUSTC=/usr/bin/rustc RUSTFMT=/usr/bin/rustfmt \
+	      BINDGEN=$(CACHE)/tools/bin/bindgen
+CLIPPY_DRIVER := /usr/bin/clippy-driver
+RUSTFMT       := /usr/bin/rustfmt
+else
+# Your kernel: pass the same LLVM=/RUSTC= you built it with.
+KMAKE_ARGS :=
+CLIPPY_DRIVER ?= clippy-driver
+RUSTFMT       ?= rustfmt
+endif
+
+# The kernel build directory, as resolved by the `kdir` step.
+KDIR_NOW = $$(cat $(OUT)/kdir)
+KSRC_NOW = $$(cat $(OUT)/ksrc)
+
+CC_USER   ?= gcc
+USER_CFLAGS := -O2 -g -static -Wall -Wextra -Werror -pthread -I$(TOP)/include/uapi
+
+SAMPLES   := $(patsubst samples/%.c,$(BIN)/%,$(wildcard samples/*.c))
+RUST_SRCS := $(wildcard rust/*.rs)
+
+VM_TIMEOUT ?= 900
+RUN_ARGS   ?=
+
+.PHONY: all provision kernel kdir module userspace samples selftests run shell check \
+	lint rustfmt clippy rust-analyzer clean distclean help
+
+all: module userspace
+
+help:
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+
+provision:
+	@$(TOP)/qemu/provision
+
+# Resolve the kernel to build against into build/kdir (and its source tree
+# into build/ksrc): ours, provisioned and built when missing or stale, or
+# the user's KDIR, checked for Rust support.
+kdir:
+	@mkdir -p $(OUT)
+ifeq ($(KDIR),)
+	@$(TOP)/qemu/provision
+	@$(TOP)/qemu/kernel >$(OUT)/kdir.new && mv $(OUT)/kdir.new $(OUT)/kdir
+else
+	@$(TOP)/qemu/check-kdir "$(KDIR)" >$(OUT)/kdir.new && mv $(OUT)/kdir.new $(OUT)/kdir
+endif
+	@d=$$(cat $(OUT)/kdir); if [ -e "$$d/source" ]; then readlink -f "$$d/source"; else echo "$$d"; fi >$(OUT)/ksrc
+
+kernel: kdir
+
+module: kdir
+	@mkdir -p $(MODULE_OUT)
+	@$(MAKE) -s -C $(KDIR_NOW) M=$(TOP) MO=$(MODULE_OUT) $(KMAKE_ARGS) modules
+	@echo "  module: $(KO)"
+
+userspace: samples selftests
+
+samples: kdir $(SAMPLES)
+
+$(BIN)/%: samples/%.c include/uapi/pollcount.h
+	@mkdir -p $(BIN)
+	@echo "  CC      $@"
+	@$(CC_USER) $(USER_CFLAGS) -o $@ $< -lpthread
+
+selftests: kdir
+	@$(MAKE) -s -C selftests KSRC=$(KSRC_NOW) OUTPUT=$(OUT)/selftests
+
+# --- the VM ----------------------------------------------------------------
+GUEST_FILES = $(addprefix --add ,$(SAMPLES)) --add $(OUT)/selftests/bin:/selftests \
+	--add $(TOP)/qemu/guest-check:/bin/pollcount-check
+
+run: all
+	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) --timeout $(VM_TIMEOUT) \
+		$(GUEST_FILES) $(RUN_ARGS) -- pollcount-demo
+
+shell: all
+	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) --shell $(GUEST_FILES) $(RUN_ARGS)
+
+# `make check`: build, lint, boot, run KUnit (at module load) and every
+# selftest in the VM, then judge the KTAP and the console on the host.
+check: all
+	@$(TOP)/qemu/check --kernel $(KDIR_NOW) --ksrc $(KSRC_NOW) --module $(KO) \
+		--lint "$(MAKE) -s lint" --timeout $(VM_TIMEOUT) -- $(GUEST_FILES) $(RUN_ARGS)
+
+# --- lints -------------------------------------------------------------------
+lint: rustfmt clippy
+
+rustfmt: kdir
+	@$(RUSTFMT) --check --edition 2021 --config-path $(KSRC_NOW)/.rustfmt.toml $(RUST_SRCS) \
+		&& echo "  rustfmt: clean"
+
+# Clippy builds into its own output tree, so it never forces a rebuild of
+# the real module (and vice versa). -Dwarnings (Kbuild) makes any lint fatal.
+clippy: kdir
+	@mkdir -p $(CLIPPY_OUT)
+	@$(MAKE) -s -C $(KDIR_NOW) M=$(TOP) MO=$(CLIPPY_OUT) $(KMAKE_ARGS) \
+		CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) modules && echo "  clippy: clean"
+
+rust-analyzer: kdir
+	@$(MAKE) -s -C $(KDIR_NOW) M=$(TOP) $(KMAKE_ARGS) rust-analyzer
+	@echo "  wrote $(TOP)/rust-project.json"
+
+clean:
+	rm -rf $(OUT) rust-project.json
+
+# Also forget the cached kernel builds (not the downloaded source or tools).
+distclean: clean
+	rm -rf $(CACHE)/build

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The counter's rules, as plain data: no locking, no C types, no I/O.
+//!
+//! A [`Counter`] is what one pollcount file holds. The caller (the file
+//! plumbing in `pollcount_main.rs`) keeps it under its wait queue's lock, calls
+//! [`Counter::read`] and [`Counter::write`], and wakes the wait queue with the
+//! [`Events`] each successful call returns. Every rule of `fs/eventfd.c` and
+//! of the mailbox lives here, so KUnit can check each transition directly.
+//!
+//! Two modes:
+//!
+//! * **Counter** (eventfd's semantics): a write adds its value, a read takes
+//!   the whole count and resets it to 0, or in semaphore mode takes 1. A read
+//!   at 0 would block; a write that would take the count past
+//!   [`COUNT_MAX`] would block.
+//! * **Mailbox** (the epoll articles' demo, fixed): one slot. A write stores a
+//!   non-zero value into an empty slot, a read empties a full one; each blocks
+//!   otherwise.
+
+/// The largest count writes can reach: `0xfffffffffffffffe`, as in eventfd.
+pub(crate) const COUNT_MAX: u64 = u64::MAX - 1;
+
+/// A count no write can produce (only an initial count can be set to it):
+/// poll reports [`Events::ERR`] for it, as eventfd does.
+pub(crate) const COUNT_OVERFLOW: u64 = u64::MAX;
+
+/// A set of poll events, with the values of `<uapi/linux/eventpoll.h>`.
+///
+/// Used both as the mask `poll` returns and as the key a wakeup carries, so
+/// that `ep_poll_callback` can skip waiters that did not ask for them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Events(u32);
+
+impl Events {
+    /// No event.
+    pub(crate) const NONE: Events = Events(0);
+    /// `EPOLLIN`.
+    pub(crate) const IN: Events = Events(0x001);
+    /// `EPOLLOUT`.
+    pub(crate) const OUT: Events = Events(0x004);
+    /// `EPOLLERR`.
+    pub(crate) const ERR: Events = Events(0x008);
+    /// `EPOLLRDNORM`.
+    pub(crate) const RDNORM: Events = Events(0x040);
+    /// `EPOLLWRNORM`.
+    pub(crate) const WRNORM: Events = Events(0x100);
+    /// A read would not block.
+    pub(crate) const READABLE: Events = Events(Self::IN.0 | Self::RDNORM.0);
+    /// A write of 1 would not block.
+    pub(crate) const WRITABLE: Events = Events(Self::OUT.0 | Self::WRNORM.0);
+
+    /// The raw bits, as `__poll_t`.
+    pub(crate) const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether every event of `other` is in `self`.
+    pub(crate) const fn contains(self, other: Events) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl core::ops::BitOr for Events {
+    type Output = Events;
+
+    fn bitor(self, other: Events) -> Events {
+        Events(self.0 | other.0)
+    }
+}
+
+/// How a counter behaves.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// eventfd's counter; `semaphore` is `EFD_SEMAPHORE`.
+    Counter {
+        /// Reads take 1 instead of the whole count.
+        semaphore: bool,
+    },
+    /// One slot, full or empty.
+    Mailbox,
+}
+
+/// Why an operation did not happen.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Refused {
+    /// Not now: the caller blocks, or returns `EAGAIN`.
+    WouldBlock,
+    /// Never: the caller returns `EINVAL`.
+    Invalid,
+}
+
+/// One pollcount counter.
+#[derive(Debug)]
+pub(crate) struct Counter {
+    count: u64,
+    mode: Mode,
+}
+
+impl Counter {
+    /// A counter in `mode` holding `initial`.
+    ///
+    /// Any initial count is valid in counter mode ([`COUNT_OVERFLOW`] gives
+    /// eventfd's `EPOLLERR` state). A mailbox can start empty (0) or full,
+    /// but not with [`COUNT_OVERFLOW`], which no write could store either.
+    pub(crate) fn new(mode: Mode, initial: u64) -> Result<Counter, Refused> {
+        if mode == Mode::Mailbox && initial == COUNT_OVERFLOW {
+            return Err(Refused::Invalid);
+        }
+        Ok(Counter {
+            count: initial,
+            mode,
+        })
+    }
+
+    /// The current count (the slot's value in mailbox mode).
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The mode it was created with.
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Whether a read now would succeed.
+    pub(crate) fn readable(&self) -> bool {
+        self.count != 0
+    }
+
+    /// Takes a value: the whole count, 1 in semaphore mode, or the slot.
+    ///
+    /// On success returns the value and the events that became true, which
+    /// the caller wakes waiters with: room to write.
+    pub(crate) fn read(&mut self) -> Result<(u64, Events), Refused> {
+        if self.count == 0 {
+            return Err(Refused::WouldBlock);
+        }
+        let value = match self.mode {
+            Mode::Counter { semaphore: true } => 1,
+            Mode::Counter { semaphore: false } | Mode::Mailbox => self.count,
+        };
+        self.count -= value;
+        Ok((value, Events::WRITABLE))
+    }
+
+    /// Whether `value` can ever be written, whatever the state: the checks
+    /// eventfd makes before it takes the lock.
+    pub(crate) fn check_value(&self, value: u64) -> Result<(), Refused> {
+        match (self.mode, value) {
+            (_, COUNT_OVERFLOW) | (Mode::Mailbox, 0) => Err(Refused::Invalid),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds `value` (counter) or stores it (mailbox).
+    ///
+    /// On success returns the events that became true: something to read.
+    /// Like eventfd, a counter wakes readers on every write, even of 0, so
+    /// edge-triggered epoll reports each write.
+    pub(crate) fn write(&mut self, value: u64) -> Result<Events, Refused> {
+        self.check_value(value)?;
+        match self.mode {
+            // eventfd's test, `ULLONG_MAX - count > value`, never overflows.
+            Mode::Counter { .. } if COUNT_OVERFLOW - self.count > value => self.count += value,
+            Mode::Mailbox if self.count == 0 => self.count = value,
+            _ => return Err(Refused::WouldBlock),
+        }
+        Ok(Events::READABLE)
+    }
+
+    /// Puts back a value [`Counter::read`] returned but that could not be
+    /// delivered (the copy to userspace faulted), so that no count is lost.
+    ///
+    /// Returns the events that became true, or `None` if the value no longer
+    /// fits because writers filled the counter meanwhile; then the state is
+    /// left as it is.
+    pub(crate) fn unread(&mut self, value: u64) -> Option<Events> {
+        let fits = match self.mode {
+            Mode::Counter { .. } => self
+                .count
+                .checked_add(value)
+                .filter(|&sum| sum <= COUNT_MAX || self.count == 0),
+            Mode::Mailbox => (self.count == 0).then_some(value),
+        };
+        self.count = fits?;
+        Some(Events::READABLE)
+    }
+
+    /// What `poll` reports: readable when a read would not block, writable
+    /// when a write of 1 would not block, `ERR` at [`COUNT_OVERFLOW`].
+    pub(crate) fn events(&self) -> Events {
+        let mut events = Events::NONE;
+        if self.count != 0 {
+            events = events | Events::READABLE;
+        }
+        let writable = match self.mode {
+            Mode::Counter { .. } => self.count < COUNT_MAX,
+            Mode::Mailbox => self.count == 0,
+        };
+        if writable {
+            events = events | Events::WRITABLE;
+        }
+        if self.count == COUNT_OVERFLOW {
+            events = events | Events::ERR;
+        }
+        events
+    }
+}
+
+#[kernel::prelude::kunit_tests(pollcount_counter)]
+mod tests {
+    use super::*;
+
+    const COUNTER: Mode = Mode::Counter { semaphore: false };
+    const SEMAPHORE: Mode = Mode::Counter { semaphore: true };
+
+    /// A counter in any state, built directly (`Counter::new` is tested on its own).
+    fn counter(mode: Mode, count: u64) -> Counter {
+        Counter { count, mode }
+    }
+
+    #[test]
+    fn counter_read_takes_all_and_resets() {
+        let mut c = counter(COUNTER, 0);
+        assert_eq!(c.read(), Err(Refused::WouldBlock));
+        assert_eq!(c.write(3), Ok(Events::READABLE));
+        assert_eq!(c.write(4), Ok(Events::READABLE));
+        assert_eq!(c.count(), 7);
+        assert_eq!(c.read(), Ok((7, Events::WRITABLE)));
+        assert_eq!(c.count(), 0);
+        assert_eq!(c.read(), Err(Refused::WouldBlock));
+    }
+
+    #[test]
+    fn counter_write_zero_succeeds_and_wakes() {
+        let mut c = counter(COUNTER, 0);
+        assert_eq!(c.write(0), Ok(Events::READABLE));
+        assert_eq!(c.count(), 0);
+        assert!(!c.readable());
+    }
+
+    #[test]
+    fn counter_write_max_is_invalid() {
+        let mut c = counter(COUNTER, 5);
+        assert_eq!(c.write(u64::MAX), Err(Refused::Invalid));
+        assert_eq!(c.count(), 5);
+    }
+
+    #[test]
+    fn counter_overflow_edge() {
+        let mut c = counter(COUNTER, 0);
+        assert_eq!(c.write(COUNT_MAX), Ok(Events::READABLE));
+        assert_eq!(c.count(), 0xffff_ffff_ffff_fffe);
+        assert_eq!(c.write(1), Err(Refused::WouldBlock));
+        assert_eq!(c.write(0), Ok(Events::READABLE));
+        assert_eq!(c.events(), Events::READABLE);
+
+        let mut c = counter(COUNTER, COUNT_MAX - 1);
+        assert_eq!(c.write(2), Err(Refused::WouldBlock));
+        assert_eq!(c.write(1), Ok(Events::READABLE));
+        assert_eq!(c.count(), COUNT_MAX);
+        assert_eq!(c.read(), Ok((COUNT_MAX, Events::WRITABLE)));
+        assert_eq!(c.write(COUNT_MAX), Ok(Events::READABLE));
+    }
+
+    #[test]
+    fn counter_overflow_state_reports_err_and_blocks_writes() {
+        let mut c = counter(COUNTER, COUNT_OVERFLOW);
+        assert_eq!(c.events(), Events::READABLE | Events::ERR);
+        assert_eq!(c.write(0), Err(Refused::WouldBlock));
+        assert_eq!(c.read(), Ok((COUNT_OVERFLOW, Events::WRITABLE)));
+        assert_eq!(c.events(), Events::WRITABLE);
+    }
+
+    #[test]
+    fn semaphore_reads_one_at_a_time() {
+        let mut c = counter(SEMAPHORE, 3);
+        assert_eq!(c.read(), Ok((1, Events::WRITABLE)));
+        assert_eq!(c.read(), Ok((1, Events::WRITABLE)));
+        assert_eq!(c.count(), 1);
+        assert_eq!(c.read(), Ok((1, Events::WRITABLE)));
+        assert_eq!(c.read(), Err(Refused::WouldBlock));
+        assert_eq!(c.write(2), Ok(Events::READABLE));
+        assert_eq!(c.count(), 2);
+    }
+
+    #[test]
+    fn mailbox_holds_one_value() {
+        let mut c = counter(Mode::Mailbox, 0);
+        assert_eq!(c.read(), Err(Refused::WouldBlock));
+        assert_eq!(c.write(42), Ok(Events::READABLE));
+        assert_eq!(c.write(7), Err(Refused::WouldBlock));
+        assert_eq!(c.count(), 42);
+        assert_eq!(c.read(), Ok((42, Events::WRITABLE)));
+        assert_eq!(c.read(), Err(Refused::WouldBlock));
+        assert_eq!(c.write(7), Ok(Events::READABLE));
+    }
+
+    #[test]
+    fn mailbox_refuses_zero_and_max() {
+        let mut c = counter(Mode::Mailbox, 0);
+        assert_eq!(c.write(0), Err(Refused::Invalid));
+        assert_eq!(c.write(u64::MAX), Err(Refused::Invalid));
+        assert_eq!(c.count(), 0);
+        // Invalid even when full: validity does not depend on the state.
+        assert_eq!(c.write(1), Ok(Events::READABLE));
+        assert_eq!(c.write(0), Err(Refused::Invalid));
+        assert_eq!(c.write(COUNT_MAX), Err(Refused::WouldBlock));
+        assert_eq!(
+            Counter::new(Mode::Mailbox, u64::MAX).map(|c| c.count()),
+            Err(Refused::Invalid)
+        );
+        assert_eq!(Counter::new(Mode::Mailbox, 5).map(|c| c.count()), Ok(5));
+        assert_eq!(
+            Counter::new(COUNTER, u64::MAX).map(|c| c.count()),
+            Ok(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn events_in_each_state() {
+        assert_eq!(counter(COUNTER, 0).events(), Events::WRITABLE);
+        assert_eq!(
+            counter(COUNTER, 1).events(),
+            Events::READABLE | Events::WRITABLE
+        );
+        assert_eq!(
+            counter(COUNTER, COUNT_MAX - 1).events(),
+            Events::READABLE | Events::WRITABLE
+        );
+        assert_eq!(counter(COUNTER, COUNT_MAX).events(), Events::READABLE);
+        assert_eq!(counter(Mode::Mailbox, 0).events(), Events::WRITABLE);
+        assert_eq!(counter(Mode::Mailbox, 9).events(), Events::READABLE);
+        assert_eq!(counter(Mode::Mailbox, COUNT_MAX).events(), Events::READABLE);
+        assert_eq!(Events::READABLE.bits(), 0x41);
+        assert_eq!(Events::WRITABLE.bits(), 0x104);
+        assert!(Events::READABLE.contains(Events::IN));
+        assert!(!Events::READABLE.contains(Events::OUT));
+    }
+
+    #[test]
+    fn unread_restores_what_fits() {
+        let mut c = counter(COUNTER, 5);
+        assert_eq!(c.read(), Ok((5, Events::WRITABLE)));
+        assert_eq!(c.write(2), Ok(Events::READABLE));
+        assert_eq!(c.unread(5), Some(Events::READABLE));
+        assert_eq!(c.count(), 7);
+
+        let mut c = counter(COUNTER, COUNT_MAX);
+        assert_eq!(c.unread(1), None);
+        assert_eq!(c.count(), COUNT_MAX);
+
+        // An initial COUNT_OVERFLOW read and put back into an empty counter.
+        let mut c = counter(COUNTER, 0);
+        assert_eq!(c.unread(COUNT_OVERFLOW), Some(Events::READABLE));
+        assert_eq!(c.count(), COUNT_OVERFLOW);
+
+        let mut c = counter(Mode::Mailbox, 0);
+        assert_eq!(c.unread(3), Some(Events::READABLE));
+        assert_eq!(c.unread(4), None);
+        assert_eq!(c.count(), 3);
+    }
+
+    #[test]
+    fn modes_are_kept() {
+        assert_eq!(counter(SEMAPHORE, 0).mode(), SEMAPHORE);
+        assert_eq!(counter(Mode::Mailbox, 0).mode(), Mode::Mailbox);
+        assert_eq!(
+            counter(COUNTER, 0).check_value(0xffff_ffff_ffff_fffe),
+            Ok(())
+        );
+    }
+}

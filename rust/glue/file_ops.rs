@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A `struct file_operations` for pollable files, built from a safe trait.
+//!
+//! The kernel crate's `MiscDevice` (`rust/kernel/miscdevice.rs`) has no
+//! `poll` hook, so pollcount brings its own vtable in the same style: each
+//! C callback recovers the file's private data and calls a safe method of
+//! [`PollFile`]. The same file operations serve both kinds of pollcount
+//! file: opens of the misc device, and anonymous files made by an ioctl
+//! (`anon_inode_getfile()`, as `eventfd2()` makes its files).
+//!
+//! Lifetime rule that keeps epoll simple: a file's private data (a
+//! `Pin<KBox<T>>`, holding the [`WaitQueue`]) is created when the file is,
+//! and freed in `release`, after the VFS has run `eventpoll_release()` for
+//! the file. Every poll table entry on the queue is gone by then: select and
+//! poll hold a file reference while queued, epoll items were unhooked.
+//!
+//! `.owner` is set, so every open file pins the module: `rmmod` fails with
+//! `EBUSY` until the last file is released.
+
+use core::{ffi::c_void, marker::PhantomData};
+use kernel::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    fs::{file::FileDescriptorReservation, File},
+    module::this_module,
+    prelude::*,
+    seq_file::SeqFile,
+    sync::aref::ARef,
+    types::{ForeignOwnable, Opaque},
+    uaccess::UserPtr,
+};
+
+use super::wait_queue::WaitQueue;
+
+/// The private data of a pollable file: one per open file description,
+/// shared by every fd (dup, fork, fd passing) that refers to it.
+pub(crate) trait PollFile: Sized + Send + Sync {
+    /// The value the file's wait queue guards.
+    type State;
+
+    /// A new file's data, for an open of the misc device.
+    fn open() -> Result<Pin<KBox<Self>>>;
+
+    /// The wait queue `poll` registers on: it must be part of `self`, so it
+    /// lives exactly as long as the file.
+    fn wait_queue(&self) -> &WaitQueue<Self::State>;
+
+    /// `read(2)` of `len` bytes into the user buffer `buf`.
+    fn read(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize>;
+
+    /// `write(2)` of `len` bytes from the user buffer `buf`.
+    fn write(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize>;
+
+    /// The poll mask (`EPOLLIN`, ...). The file is already registered on
+    /// [`PollFile::wait_queue`] when this runs.
+    fn poll(&self, file: &File) -> u32;
+
+    /// `ioctl(2)`; unknown commands return `ENOTTY`.
+    fn ioctl(&self, file: &File, cmd: u32, arg: usize) -> Result<isize>;
+
+    /// Lines for `/proc/<pid>/fdinfo/<fd>`.
+    fn show_fdinfo(&self, m: &SeqFile, file: &File);
+}
+
+/// The file operations of a [`PollFile`] type.
+pub(crate) struct FileOps<T: PollFile>(PhantomData<T>);
+
+impl<T: PollFile> FileOps<T> {
+    /// # Safety
+    ///
+    /// `file` is a valid file whose private data came from
+    /// `Pin<KBox<T>>::into_foreign()` and has not been released.
+    unsafe fn data<'a>(file: *mut bindings::file) -> Pin<&'a T> {
+        // SAFETY: (caller) the private data is a live `Pin<KBox<T>>`, freed
+        // only by `release`, which cannot run during another file operation.
+        unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow((*file).private_data) }
+    }
+
+    /// # Safety
+    ///
+    /// `inode` and `file` belong to an open of a misc device registered with
+    /// these file operations: `misc_open()` has set the private data to the
+    /// `struct miscdevice`.
+    unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: valid pointers for a file being opened (caller).
+        let ret = unsafe { bindings::generic_file_open(inode, file) };
+        if ret != 0 {
+            return ret;
+        }
+        match T::open() {
+            Ok(data) => {
+                // The private data changes type, from the miscdevice to `T`:
+                // every other callback reads it as `T`.
+                // SAFETY: open may set the private data of the file it opens.
+                unsafe { (*file).private_data = data.into_foreign() };
+                0
+            }
+            Err(err) => err.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` is being released; its private data is a `Pin<KBox<T>>`.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: release owns the private data (caller), set by `open` or
+        // `install_anon_file` from `into_foreign()`; nothing uses it after.
+        drop(unsafe { <Pin<KBox<T>> as ForeignOwnable>::from_foreign((*file).private_data) });
+        0
+    }
+
+    /// # Safety
+    ///
+    /// `file` is an open file of these operations; `buf` is a user pointer.
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        buf: *mut c_char,
+        len: usize,
+        _pos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: `file` is open with `T` private data (caller).
+        let data = unsafe { Self::data(file) };
+        // SAFETY: `file` is valid for this call; no fdget_pos region is
+        // relied on (the position is not used).
+        let file = unsafe { File::from_raw_file(file) };
+        match data.read(file, UserPtr::from_ptr(buf.cast()), len) {
+            Ok(n) => n as isize,
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` is an open file of these operations; `buf` is a user pointer.
+    unsafe extern "C" fn write(
+        file: *mut bindings::file,
+        buf: *const c_char,
+        len: usize,
+        _pos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: `file` is open with `T` private data (caller).
+        let data = unsafe { Self::data(file) };
+        // SAFETY: `file` is valid for this call; the position is not used.
+        let file = unsafe { File::from_raw_file(file) };
+        match data.write(file, UserPtr::from_ptr(buf.cast_mut().cast()), len) {
+            Ok(n) => n as isize,
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` is an open file of these operations; `table` is null or a
+    /// valid poll table for this call.
+    unsafe extern "C" fn poll(
+        file: *mut bindings::file,
+        table: *mut bindings::poll_table,
+    ) -> bindings::__poll_t {
+        // SAFETY: `file` is open with `T` private data (caller).
+        let data = unsafe { Self::data(file) };
+        // SAFETY: `file` is valid for this call.
+        let file = unsafe { File::from_raw_file(file) };
+        // SAFETY: `table` is null or valid (caller). The queue is part of the
+        // private data, which lives until `release` (module documentation).
+        unsafe { data.wait_queue().poll_wait(file, table) };
+        data.poll(file)
+    }
+
+    /// # Safety
+    ///
+    /// `file` is an open file of these operations.
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        // SAFETY: `file` is open with `T` private data (caller).
+        let data = unsafe { Self::data(file) };
+        // SAFETY: `file` is valid for this call.
+        let file = unsafe { File::from_raw_file(file) };
+        match data.ioctl(file, cmd, arg as usize) {
+            Ok(ret) => ret as c_long,
+            Err(err) => err.to_errno() as c_long,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` is an open file of these operations; `m` is a valid seq_file
+    /// this call may write to.
+    unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings::file) {
+        // SAFETY: `file` is open with `T` private data (caller).
+        let data = unsafe { Self::data(file) };
+        // SAFETY: `file` is valid for this call.
+        let file = unsafe { File::from_raw_file(file) };
+        // SAFETY: `m` is valid and exclusively ours for this call (caller).
+        let m = unsafe { SeqFile::from_raw(m) };
+        data.show_fdinfo(m, file);
+    }
+
+    const VTABLE: bindings::file_operations = bindings::file_operations {
+        owner: this_module::<crate::LocalModule>().as_ptr(),
+        open: Some(Self::open),
+        release: Some(Self::release),
+        read: Some(Self::read),
+        write: Some(Self::write),
+        poll: Some(Self::poll),
+        unlocked_ioctl: Some(Self::ioctl),
+        // The ioctl argument is a pointer to a layout-stable struct.
+        #[cfg(CONFIG_COMPAT)]
+        compat_ioctl: Some(bindings::compat_ptr_ioctl),
+        show_fdinfo: Some(Self::show_fdinfo),
+        llseek: Some(bindings::noop_llseek),
+        ..pin_init::zeroed()
+    };
+
+    /// The file operations, for the misc device and for anonymous files.
+    pub(crate) const fn table() -> &'static bindings::file_operations {
+        &Self::VTABLE
+    }
+}
+
+/// A misc device whose opens are [`PollFile`]s.
+///
+/// # Invariants
+///
+/// `inner` is registered with `misc_register()` from construction until drop.
+#[pin_data(PinnedDrop)]
+pub(crate) struct MiscRegistration<T: PollFile> {
+    #[pin]
+    inner: Opaque<bindings::miscdevice>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: `misc_deregister()` may run on any thread.
+unsafe impl<T: PollFile> Send for MiscRegistration<T> {}
+// SAFETY: no `&self` method mutates anything.
+unsafe impl<T: PollFile> Sync for MiscRegistration<T> {}
+
+impl<T: PollFile> MiscRegistration<T> {
+    /// Registers `/dev/<name>` with a dynamic minor and the given mode.
+    pub(crate) fn register(name: &'static CStr, mode: u16) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            inner <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
+                let mut misc: bindings::miscdevice = pin_init::zeroed();
+                misc.minor = bindings::MISC_DYNAMIC_MINOR as c_int;
+                misc.name = name.as_char_ptr();
+                misc.fops = FileOps::<T>::table();
+                misc.mode = mode;
+                // SAFETY: `slot` is valid for writes while the closure runs.
+                unsafe { slot.write(misc) };
+                // SAFETY: `slot` holds a filled-in miscdevice and is pinned;
+                // drop deregisters it before its memory goes away. `name` is static.
+                to_result(unsafe { bindings::misc_register(slot) })
+            }),
+            _t: PhantomData,
+        })
+    }
+
+    /// The minor number the misc core assigned.
+    pub(crate) fn minor(&self) -> i32 {
+        // SAFETY: `inner` is registered (type invariant); `minor` is fixed after registration.
+        unsafe { (*self.inner.get()).minor }
+    }
+}
+
+#[pinned_drop]
+impl<T: PollFile> PinnedDrop for MiscRegistration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `inner` is registered (type invariant), exactly once deregistered here.
+        unsafe { bindings::misc_deregister(self.inner.get()) };
+    }
+}
+
+extern "C" {
+    // `<linux/anon_inodes.h>` is not in the kernel crate's bindings. The
+    // structs are passed as `void *`: rustc cannot prove `struct file`
+    // FFI-safe (it embeds an empty struct), which is harmless for pointers.
+    fn anon_inode_getfile(
+        name: *const c_char,
+        fops: *const c_void,
+        private: *mut c_void,
+        flags: c_int,
+    ) -> *mut c_void;
+}
+
+/// Makes an anonymous file (`anon_inode:<name>`) holding `data` and installs
+/// it in a new fd, as `eventfd2()` does; returns the fd.
+///
+/// `flags` may hold `O_NONBLOCK` (for the file) and `O_CLOEXEC` (for the
+/// fd); the file is opened `O_RDWR`.
+pub(crate) fn install_anon_file<T: PollFile>(
+    name: &'static CStr,
+    data: Pin<KBox<T>>,
+    flags: u32,
+) -> Result<u32> {
+    let reservation = FileDescriptorReservation::get_unused_fd_flags(flags & bindings::O_CLOEXEC)?;
+    let private = data.into_foreign();
+    let file_flags = bindings::O_RDWR | (flags & bindings::O_NONBLOCK);
+    // SAFETY: `name` and the file operations are static; `private` is the
+    // file's data from now on (freed by `release`). On success this takes a
+    // module reference through `.owner`.
+    let file = unsafe {
+        anon_inode_getfile(
+            name.as_char_ptr(),
+            core::ptr::from_ref(FileOps::<T>::table()).cast(),
+            private,
+            file_flags as c_int,
+        )
+    }
+    .cast::<bindings::file>();
+    let file = match from_err_ptr(file).ok().and_then(core::ptr::NonNull::new) {
+        Some(file) => file,
+        None => {
+            // SAFETY: no file was made, so `private` is still only ours.
+            drop(unsafe { <Pin<KBox<T>> as ForeignOwnable>::from_foreign(private) });
+            return Err(from_err_ptr(file).err().unwrap_or(ENOMEM));
+        }
+    };
+    // SAFETY: `anon_inode_getfile()` returned a new file with one reference,
+    // which the `ARef` now owns and `fd_install()` hands to the fd table.
+    let file = unsafe { ARef::<File>::from_raw(file.cast()) };
+    let fd = reservation.reserved_fd();
+    reservation.fd_install(file);
+    Ok(fd)
+}

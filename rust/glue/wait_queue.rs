@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A wait queue whose own spinlock guards a value: `fs/eventfd.c`'s pattern.
+//!
+//! eventfd keeps its count under `ctx->wqh.lock`, the lock of the wait
+//! queue its readers, writers and pollers sleep on, and wakes them with
+//! `wake_up_locked_poll()` while still holding it. One lock per counter, and
+//! the wakeup carries the events that became true as its key, so that
+//! `ep_poll_callback()` skips epoll items that did not ask for them and
+//! `EPOLLEXCLUSIVE` wakes only one of its waiters.
+//!
+//! The kernel crate's `CondVar` has its own wait queue beside a separate lock
+//! (two locks), and `PollCondVar` pays `synchronize_rcu()` on every drop.
+//! Here the value lives exactly as long as the wait queue, which lives
+//! exactly as long as the file (see `file_ops.rs`), so epoll needs nothing
+//! more at close: `eventpoll_release()` unhooks every epoll item before the
+//! file's `release` frees the queue.
+
+use core::{
+    cell::UnsafeCell,
+    ffi::c_void,
+    ops::{Deref, DerefMut},
+};
+use kernel::{
+    bindings,
+    fs::File,
+    prelude::*,
+    sync::LockClassKey,
+    types::{NotThreadSafe, Opaque},
+};
+
+/// A `struct wait_queue_head` whose spinlock guards a `T`.
+///
+/// # Invariants
+///
+/// `head` is an initialised wait queue head; `value` is only accessed through
+/// a [`WaitQueueGuard`], which holds `head.lock`.
+#[pin_data]
+pub(crate) struct WaitQueue<T> {
+    #[pin]
+    head: Opaque<bindings::wait_queue_head>,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: A wait queue head may be used and freed from any thread; `T` moves
+// with the queue, hence `T: Send`.
+unsafe impl<T: Send> Send for WaitQueue<T> {}
+// SAFETY: Shared access to `T` only happens under the spinlock, one thread at
+// a time (type invariant), so `T: Send` suffices, as for `SpinLock<T>`.
+unsafe impl<T: Send> Sync for WaitQueue<T> {}
+
+impl<T> WaitQueue<T> {
+    /// A wait queue guarding `value`; `name` and `key` are for lockdep.
+    pub(crate) fn new(
+        value: T,
+        name: &'static CStr,
+        key: Pin<&'static LockClassKey>,
+    ) -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes while the closure runs; `name`
+            // and `key` are static, so they outlive the wait queue.
+            head <- Opaque::ffi_init(|slot| unsafe {
+                bindings::__init_waitqueue_head(slot, name.as_char_ptr(), key.as_ptr())
+            }),
+            value: UnsafeCell::new(value),
+        })
+    }
+
+    fn head(&self) -> *mut bindings::wait_queue_head {
+        self.head.get()
+    }
+
+    /// Takes the wait queue's lock.
+    ///
+    /// Plain `spin_lock`, not `spin_lock_irq` as in eventfd: eventfd can be
+    /// signalled from interrupts (`eventfd_signal()`), pollcount only from
+    /// syscalls, and the wait queue's own users (`add_wait_queue()`,
+    /// `__wake_up()`, ...) all disable interrupts themselves.
+    pub(crate) fn lock(&self) -> WaitQueueGuard<'_, T> {
+        // SAFETY: `head` is initialised (type invariant), so its lock is a valid spinlock.
+        unsafe { bindings::spin_lock(&raw mut (*self.head()).lock) };
+        // INVARIANT: the lock is held until the guard drops.
+        WaitQueueGuard {
+            queue: self,
+            _not_send: NotThreadSafe,
+        }
+    }
+
+    /// Runs `attempt` under the lock until it returns `Some`, sleeping on the
+    /// queue in between; each wakeup runs it again.
+    ///
+    /// Returns `EAGAIN` instead of sleeping when `nonblocking`, and
+    /// `ERESTARTSYS` when a signal arrives first: the syscall then restarts
+    /// or fails with `EINTR`, as `SA_RESTART` decides. `attempt` changes
+    /// nothing when it returns `None`, so an interrupted wait loses nothing.
+    pub(crate) fn lock_until<R>(
+        &self,
+        nonblocking: bool,
+        mut attempt: impl FnMut(&mut WaitQueueGuard<'_, T>) -> Option<R>,
+    ) -> Result<R> {
+        // The common case: no wait, one lock round trip.
+        if let Some(done) = attempt(&mut self.lock()) {
+            return Ok(done);
+        }
+        if nonblocking {
+            return Err(EAGAIN);
+        }
+
+        // `___wait_event()`: queue, set the task state, check, sleep. Being
+        // queued before checking is what makes a wakeup between the check
+        // and `schedule()` impossible to miss.
+        let wait = Opaque::<bindings::wait_queue_entry>::uninit();
+        // SAFETY: `wait` is valid for writes; this initialises it for the
+        // current task with `autoremove_wake_function`.
+        unsafe { bindings::init_wait_entry(wait.get(), 0) };
+        let result = loop {
+            // SAFETY: `head` and `wait` are initialised; `wait` stays in place
+            // on this stack frame until `finish_wait()` below dequeues it.
+            let interrupted = unsafe {
+                bindings::prepare_to_wait_event(
+                    self.head(),
+                    wait.get(),
+                    bindings::TASK_INTERRUPTIBLE as c_int,
+                )
+            } != 0;
+            if let Some(done) = attempt(&mut self.lock()) {
+                break Ok(done);
+            }
+            if interrupted {
+                break Err(ERESTARTSYS);
+            }
+            // SAFETY: no spinlock is held here (the guard above was dropped at
+            // the end of its statement), so this task may sleep.
+            unsafe { bindings::schedule() };
+        };
+        // SAFETY: `wait` was initialised above and is queued on `head` or
+        // not; this dequeues it if needed and sets the task running again.
+        unsafe { bindings::finish_wait(self.head(), wait.get()) };
+        result
+    }
+
+    /// `poll_wait()`: adds the poll table's entry (select, poll, or an epoll
+    /// item via `ep_ptable_queue_proc()`) to this queue.
+    ///
+    /// # Safety
+    ///
+    /// `table` is null or a valid `poll_table` for this call, and this queue
+    /// must outlive every entry added to it: it must be owned by `file`'s
+    /// private data, freed only by `file`'s `release`.
+    pub(crate) unsafe fn poll_wait(&self, file: &File, table: *mut bindings::poll_table) {
+        // SAFETY: `file` is valid; `table` is null or valid (caller); the
+        // queue outlives the entry (caller).
+        unsafe { bindings::poll_wait(file.as_ptr(), self.head(), table) }
+    }
+}
+
+/// The lock of a [`WaitQueue`], held; gives access to its value.
+///
+/// # Invariants
+///
+/// `queue.head.lock` is held by this thread for as long as the guard lives.
+pub(crate) struct WaitQueueGuard<'a, T> {
+    queue: &'a WaitQueue<T>,
+    _not_send: NotThreadSafe,
+}
+
+impl<T> WaitQueueGuard<'_, T> {
+    /// `wake_up_locked_poll()`: wakes the waiters interested in `events`,
+    /// passed as the wakeup key; a waiter without a key filter (a blocked
+    /// read or write) is always woken.
+    pub(crate) fn wake_up_poll(&mut self, events: u32) {
+        let head = self.queue.head();
+        // SAFETY: the lock is held (type invariant), so reading the list head
+        // (`waitqueue_active()`) and waking under the lock are allowed.
+        unsafe {
+            let list = &raw mut (*head).head;
+            if (*list).next != list {
+                bindings::__wake_up_locked_key(
+                    head,
+                    bindings::TASK_NORMAL,
+                    events as usize as *mut c_void,
+                );
+            }
+        }
+    }
+}
+
+impl<T> Deref for WaitQueueGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the lock is held (type invariant), so no one else accesses the value.
+        unsafe { &*self.queue.value.get() }
+    }
+}
+
+impl<T> DerefMut for WaitQueueGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the lock is held (type invariant), so no one else accesses the value.
+        unsafe { &mut *self.queue.value.get() }
+    }
+}
+
+impl<T> Drop for WaitQueueGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: the lock is held by this thread (type invariant).
+        unsafe { bindings::spin_unlock(&raw mut (*self.queue.head()).lock) };
+    }
+}

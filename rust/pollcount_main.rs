@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! pollcount: a pollable counter device, eventfd-compatible, in Rust.
+//!
+//! `open("/dev/pollcount", O_RDWR)` gives a fresh counter (count 0, counter
+//! mode) private to that open file. `POLLCOUNT_IOC_CREATE` on any pollcount
+//! file gives a new anonymous file (`anon_inode:[pollcount]`) with an initial
+//! count, a mode and flags, as `eventfd2()` does. `dup()`, `fork()` and fd
+//! passing share a counter; separate opens do not.
+//!
+//! * Counter mode is eventfd: 8-byte reads take the count (or 1 with
+//!   `POLLCOUNT_SEMAPHORE`), 8-byte writes add to it, and poll reports
+//!   `EPOLLIN` when a read would not block, `EPOLLOUT` when a write of 1
+//!   would not, `EPOLLERR` at a count of `0xffffffffffffffff`.
+//! * Mailbox mode (`POLLCOUNT_MAILBOX`) holds one non-zero value: a write
+//!   waits for the slot to be empty, a read for it to be full.
+//!
+//! The uapi is `include/uapi/pollcount.h`. From userspace:
+//!
+//! ```c
+//! #include <fcntl.h>
+//! #include <stdint.h>
+//! #include <stdio.h>
+//! #include <sys/epoll.h>
+//! #include <sys/ioctl.h>
+//! #include <unistd.h>
+//! #include "pollcount.h"
+//!
+//! int main(void)
+//! {
+//!         struct pollcount_create req = { .count = 0, .flags = POLLCOUNT_MAILBOX };
+//!         struct epoll_event ev = { .events = EPOLLIN };
+//!         uint64_t value = 42;
+//!         int dev, box, ep;
+//!
+//!         dev = open("/dev/pollcount", O_RDWR);      // a counter of its own
+//!         box = ioctl(dev, POLLCOUNT_IOC_CREATE, &req); // a new mailbox fd
+//!         ep = epoll_create1(0);
+//!         epoll_ctl(ep, EPOLL_CTL_ADD, box, &ev);    // -> pollcount's poll hook
+//!         write(box, &value, sizeof(value));          // wakes the epoll item
+//!         epoll_wait(ep, &ev, 1, -1);                 // ev.events == EPOLLIN
+//!         read(box, &value, sizeof(value));           // 42; the slot is empty
+//!         printf("got %llu\n", (unsigned long long)value);
+//!         return 0;
+//! }
+//! ```
+//!
+//! Structure: `counter.rs` holds the rules (plain Rust, KUnit-tested);
+//! `glue/` is the only code that talks to C (file operations, the wait
+//! queue); this file joins them: the file's syscalls in terms of the rules.
+
+mod counter;
+mod glue;
+
+use counter::{Counter, Mode, Refused};
+use glue::{
+    file_ops::{install_anon_file, MiscRegistration, PollFile},
+    wait_queue::WaitQueue,
+};
+use kernel::{
+    bindings,
+    fs::File,
+    ioctl::_IOW,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    static_lock_class,
+    sync::atomic::{Atomic, Relaxed},
+    uaccess::{UserPtr, UserSlice},
+};
+
+module! {
+    type: PollcountModule,
+    name: "pollcount",
+    authors: ["pollcount developers"],
+    description: "A pollable, eventfd-compatible counter device",
+    license: "GPL",
+}
+
+// The uapi, as in include/uapi/pollcount.h. The selftests check every
+// value from userspace against the header.
+
+/// `struct pollcount_create`: `{ __u64 count; __u32 flags; __u32 reserved; }`.
+const CREATE_SIZE: usize = 16;
+/// The ioctl magic, 0xBB: free in `Documentation/userspace-api/ioctl/ioctl-number.rst`.
+const POLLCOUNT_IOC_MAGIC: u32 = 0xBB;
+/// `POLLCOUNT_IOC_CREATE`: `_IOW(0xBB, 0x01, struct pollcount_create)`.
+const POLLCOUNT_IOC_CREATE: u32 = _IOW::<[u8; CREATE_SIZE]>(POLLCOUNT_IOC_MAGIC, 0x01);
+/// `POLLCOUNT_SEMAPHORE`, equal to `EFD_SEMAPHORE`.
+const POLLCOUNT_SEMAPHORE: u32 = 1;
+/// `POLLCOUNT_MAILBOX`: a bit neither eventfd nor `O_*` flags use here.
+const POLLCOUNT_MAILBOX: u32 = 2;
+/// `POLLCOUNT_NONBLOCK`, equal to `O_NONBLOCK`.
+const POLLCOUNT_NONBLOCK: u32 = bindings::O_NONBLOCK;
+/// `POLLCOUNT_CLOEXEC`, equal to `O_CLOEXEC`.
+const POLLCOUNT_CLOEXEC: u32 = bindings::O_CLOEXEC;
+const POLLCOUNT_FLAGS: u32 =
+    POLLCOUNT_SEMAPHORE | POLLCOUNT_MAILBOX | POLLCOUNT_NONBLOCK | POLLCOUNT_CLOEXEC;
+
+/// Reads and writes move exactly one `__u64`.
+const VALUE_SIZE: usize = core::mem::size_of::<u64>();
+
+/// Ids for fdinfo, unique for the module's lifetime (a 64-bit count never wraps).
+static NEXT_ID: Atomic<u64> = Atomic::new(0);
+
+/// The module: the misc device `/dev/pollcount`, mode 0666.
+#[pin_data(PinnedDrop)]
+struct PollcountModule {
+    #[pin]
+    misc: MiscRegistration<Pollcount>,
+}
+
+impl kernel::InPlaceModule for PollcountModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            misc <- MiscRegistration::register(c"pollcount", 0o666),
+        })
+        .pin_chain(|this| {
+            pr_info!("registered /dev/pollcount (misc minor {})\n", this.misc.minor());
+            Ok(())
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for PollcountModule {
+    fn drop(self: Pin<&mut Self>) {
+        pr_info!("unregistering /dev/pollcount\n");
+    }
+}
+
+/// One pollcount file's data: its counter, under its wait queue's lock.
+#[pin_data]
+struct Pollcount {
+    #[pin]
+    counter: WaitQueue<Counter>,
+    id: u64,
+}
+
+impl Pollcount {
+    fn new(counter: Counter) -> Result<Pin<KBox<Self>>> {
+        KBox::pin_init(
+            pin_init!(Self {
+                counter <- WaitQueue::new(counter, c"pollcount", static_lock_class!()),
+                id: NEXT_ID.fetch_add(1, Relaxed),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// `POLLCOUNT_IOC_CREATE`: a new anonymous pollcount file, as `eventfd2()`.
+    fn create(arg: usize) -> Result<isize> {
+        let mut request = UserSlice::new(UserPtr::from_addr(arg), CREATE_SIZE).reader();
+        let count: u64 = request.read()?;
+        let flags: u32 = request.read()?;
+        let reserved: u32 = request.read()?;
+        if flags & !POLLCOUNT_FLAGS != 0 || reserved != 0 {
+            return Err(EINVAL);
+        }
+        let mode = match (
+            flags & POLLCOUNT_MAILBOX != 0,
+            flags & POLLCOUNT_SEMAPHORE != 0,
+        ) {
+            (true, true) => return Err(EINVAL),
+            (true, false) => Mode::Mailbox,
+            (false, semaphore) => Mode::Counter { semaphore },
+        };
+        let counter = Counter::new(mode, count).map_err(|_| EINVAL)?;
+        let fd = install_anon_file(
+            c"[pollcount]",
+            Pollcount::new(counter)?,
+            flags & (POLLCOUNT_NONBLOCK | POLLCOUNT_CLOEXEC),
+        )?;
+        Ok(fd as isize)
+    }
+}
+
+fn nonblocking(file: &File) -> bool {
+    file.flags() & bindings::O_NONBLOCK != 0
+}
+
+/// Checks that the user buffer is readable and writable by rewriting its
+/// own bytes: a bad pointer then fails before the counter is touched.
+fn probe_user_buffer(buf: UserPtr) -> Result {
+    let (mut reader, mut writer) = UserSlice::new(buf, VALUE_SIZE).reader_writer();
+    let current: u64 = reader.read()?;
+    writer.write(&current)
+}
+
+impl PollFile for Pollcount {
+    type State = Counter;
+
+    fn open() -> Result<Pin<KBox<Self>>> {
+        let counter = Counter::new(Mode::Counter { semaphore: false }, 0).map_err(|_| EINVAL)?;
+        Pollcount::new(counter)
+    }
+
+    fn wait_queue(&self) -> &WaitQueue<Counter> {
+        &self.counter
+    }
+
+    /// eventfd's read: `EINVAL` for a short buffer, then wait (or `EAGAIN`)
+    /// until readable, then `EFAULT` for a bad buffer. Unlike eventfd, a
+    /// bad buffer loses no count: it is checked before the value is taken,
+    /// and a value whose copy still faults is put back.
+    fn read(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
+        if len < VALUE_SIZE {
+            return Err(EINVAL);
+        }
+        let buffer_ok = probe_user_buffer(buf);
+        let value = self.counter.lock_until(nonblocking(file), |counter| {
+            if !counter.readable() {
+                return None;
+            }
+            if let Err(err) = buffer_ok {
+                return Some(Err(err));
+            }
+            let (value, woken) = counter.read().ok()?;
+            counter.wake_up_poll(woken.bits());
+            Some(Ok(value))
+        })??;
+        if let Err(err) = UserSlice::new(buf, VALUE_SIZE).writer().write(&value) {
+            // Only a munmap() racing with this read gets here, after the
+            // probe passed. Put the value back; it is lost only if writers
+            // filled the counter meanwhile (`Counter::unread`).
+            let mut counter = self.counter.lock();
+            if let Some(woken) = counter.unread(value) {
+                counter.wake_up_poll(woken.bits());
+            }
+            return Err(err);
+        }
+        Ok(VALUE_SIZE)
+    }
+
+    /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`
+    /// for a value no write may carry, then wait (or `EAGAIN`) for room.
+    fn write(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
+        if len != VALUE_SIZE {
+            return Err(EINVAL);
+        }
+        let value: u64 = UserSlice::new(buf, VALUE_SIZE).reader().read()?;
+        self.counter
+            .lock_until(nonblocking(file), |counter| match counter.write(value) {
+                Ok(woken) => {
+                    counter.wake_up_poll(woken.bits());
+                    Some(Ok(VALUE_SIZE))
+                }
+                Err(Refused::Invalid) => Some(Err(EINVAL)),
+                Err(Refused::WouldBlock) => None,
+            })?
+    }
+
+    fn poll(&self, _file: &File) -> u32 {
+        self.counter.lock().events().bits()
+    }
+
+    fn ioctl(&self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            POLLCOUNT_IOC_CREATE => Pollcount::create(arg),
+            _ => Err(ENOTTY),
+        }
+    }
+
+    fn show_fdinfo(&self, m: &SeqFile, _file: &File) {
+        let (count, mode) = {
+            let counter = self.counter.lock();
+            (counter.count(), counter.mode())
+        };
+        let (semaphore, mode) = match mode {
+            Mode::Counter { semaphore } => (semaphore, "counter"),
+            Mode::Mailbox => (false, "mailbox"),
+        };
+        seq_print!(
+            m,
+            "pollcount-count: {:16x}\npollcount-id: {}\npollcount-semaphore: {}\npollcount-mode: {}\n",
+            count,
+            self.id,
+            u8::from(semaphore),
+            mode
+        );
+    }
+}
