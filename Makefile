@@ -90,7 +90,8 @@ $(BIN)/%: samples/%.c include/uapi/pollcount.h
 	@$(CC_USER) $(USER_CFLAGS) -o $@ $< -lpthread
 
 selftests: kdir
-	@$(MAKE) -s -C selftests KSRC=$(KSRC_NOW) OUTPUT=$(OUT)/selftests
+	@mkdir -p $(OUT)/selftests/bin
+	@$(MAKE) -s -C selftests KSRC=$(KSRC_NOW) OUTPUT=$(OUT)/selftests/bin
 
 # --- the VM ----------------------------------------------------------------
 GUEST_FILES = $(addprefix --add ,$(SAMPLES)) --add $(OUT)/selftests/bin:/selftests \
@@ -107,7 +108,7 @@ shell: all
 # selftest in the VM, then judge the KTAP and the console on the host.
 check: all
 	@$(TOP)/qemu/check --kernel $(KDIR_NOW) --ksrc $(KSRC_NOW) --module $(KO) \
-		--lint "$(MAKE) -s lint" --timeout $(VM_TIMEOUT) -- $(GUEST_FILES) $(RUN_ARGS)
+		--lint "$(MAKE) -s" --timeout $(VM_TIMEOUT) -- $(GUEST_FILES) $(RUN_ARGS)
 
 # --- lints -------------------------------------------------------------------
 lint: rustfmt clippy

@@ -63,8 +63,7 @@ use kernel::{
     ioctl::_IOW,
     prelude::*,
     seq_file::SeqFile,
-    seq_print,
-    static_lock_class,
+    seq_print, static_lock_class,
     sync::atomic::{Atomic, Relaxed},
     uaccess::{UserPtr, UserSlice},
 };
@@ -116,7 +115,10 @@ impl kernel::InPlaceModule for PollcountModule {
             misc <- MiscRegistration::register(c"pollcount", 0o666),
         })
         .pin_chain(|this| {
-            pr_info!("registered /dev/pollcount (misc minor {})\n", this.misc.minor());
+            pr_info!(
+                "registered /dev/pollcount (misc minor {})\n",
+                this.misc.minor()
+            );
             Ok(())
         })
     }

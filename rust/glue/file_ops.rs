@@ -175,7 +175,7 @@ impl<T: PollFile> FileOps<T> {
         let data = unsafe { Self::data(file) };
         // SAFETY: `file` is valid for this call.
         let file = unsafe { File::from_raw_file(file) };
-        match data.ioctl(file, cmd, arg as usize) {
+        match data.ioctl(file, cmd, arg) {
             Ok(ret) => ret as c_long,
             Err(err) => err.to_errno() as c_long,
         }
