@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Backends for pollcount's differential selftests.
+ *
+ * Each semantic test is written once, against a counter made by one of:
+ *   eventfd            the kernel's eventfd2()            (the reference)
+ *   pollcount_open     open("/dev/pollcount")             (counter mode)
+ *   pollcount_create   ioctl(POLLCOUNT_IOC_CREATE)        (counter mode)
+ *   pollcount_mailbox  ioctl(POLLCOUNT_IOC_CREATE, MAILBOX) (its own rules)
+ * Counter mode must match eventfd in return values, errnos, masks and
+ * wakeups. The pollcount backends skip (KSFT_SKIP) without /dev/pollcount.
+ */
+#ifndef POLLCOUNT_BACKEND_H
+#define POLLCOUNT_BACKEND_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pollcount.h"
+
+#define POLLCOUNT_DEV "/dev/pollcount"
+#define COUNT_MAX 0xfffffffffffffffeULL	/* the largest count a write reaches */
+
+enum backend { EVENTFD, PC_OPEN, PC_CREATE, PC_MAILBOX };
+
+/* An address no process maps (the zero page's neighbour), hidden from the compiler. */
+static volatile uintptr_t bad_address = 8;
+#define BAD_PTR ((void *)bad_address)
+
+static inline bool pollcount_present(void)
+{
+	return access(POLLCOUNT_DEV, F_OK) == 0;
+}
+
+static inline bool is_mailbox(enum backend b)
+{
+	return b == PC_MAILBOX;
+}
+
+/*
+ * A counter with `initial` count and eventfd2() flags (EFD_SEMAPHORE,
+ * EFD_NONBLOCK, EFD_CLOEXEC: equal to the POLLCOUNT_* flags). Returns the
+ * fd, or -1 with errno set; EOPNOTSUPP for what a backend cannot make
+ * (open() has no semaphore mode; eventfd2() takes a 32-bit initial count).
+ */
+static inline int backend_make(enum backend b, uint64_t initial, int flags)
+{
+	struct pollcount_create req = { .count = initial, .flags = (__u32)flags };
+	int fd, dev, saved;
+
+	switch (b) {
+	case EVENTFD:
+		if (initial > COUNT_MAX) {
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+		fd = eventfd(0, flags);
+		break;
+	case PC_OPEN:
+		if (flags & EFD_SEMAPHORE) {
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+		if (initial > COUNT_MAX) {
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+		fd = open(POLLCOUNT_DEV, O_RDWR | (flags & (O_NONBLOCK | O_CLOEXEC)));
+		break;
+	case PC_CREATE:
+	case PC_MAILBOX:
+		if (b == PC_MAILBOX)
+			req.flags |= POLLCOUNT_MAILBOX;
+		dev = open(POLLCOUNT_DEV, O_RDWR | O_CLOEXEC);
+		if (dev < 0)
+			return -1;
+		fd = ioctl(dev, POLLCOUNT_IOC_CREATE, &req);
+		saved = errno;
+		close(dev);
+		errno = saved;
+		return fd;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	/* eventfd and open start at 0: write the initial count. */
+	if (fd >= 0 && initial && write(fd, &initial, 8) != 8) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static inline ssize_t write_u64(int fd, uint64_t v)
+{
+	return write(fd, &v, sizeof(v));
+}
+
+/* Reads one value; returns it, or sets *err to errno (else to 0). */
+static inline uint64_t read_u64(int fd, int *err)
+{
+	uint64_t v = 0;
+
+	*err = read(fd, &v, sizeof(v)) == sizeof(v) ? 0 : errno;
+	return v;
+}
+
+static inline void set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+/* poll() revents for `events`, without waiting. */
+static inline short poll_now(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	return poll(&p, 1, 0) == 1 ? p.revents : 0;
+}
+
+static inline double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A thread's state letter from /proc/self/task/<tid>/stat ('S': sleeping). */
+static inline char thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * Waits until thread `tid` sleeps interruptibly (state S): synchronisation,
+ * not a timed sleep, so a test knows a blocking syscall really blocked
+ * before it acts. Returns false after 20 s.
+ */
+static inline bool wait_until_sleeping(pid_t tid)
+{
+	double deadline = now_s() + 20;
+
+	while (now_s() < deadline) {
+		if (thread_state(tid) == 'S')
+			return true;
+		sched_yield();
+	}
+	return false;
+}
+
+#define BACKEND_VARIANTS(fixture)					\
+	FIXTURE_VARIANT_ADD(fixture, eventfd) { .b = EVENTFD };		\
+	FIXTURE_VARIANT_ADD(fixture, pollcount_open) { .b = PC_OPEN };	\
+	FIXTURE_VARIANT_ADD(fixture, pollcount_create) { .b = PC_CREATE }; \
+	FIXTURE_VARIANT_ADD(fixture, pollcount_mailbox) { .b = PC_MAILBOX }
+
+/* In FIXTURE_SETUP: skip pollcount backends when the module is not loaded. */
+#define SKIP_IF_ABSENT(b)						\
+	do {								\
+		if ((b) != EVENTFD && !pollcount_present())		\
+			SKIP(return, "/dev/pollcount is absent: load pollcount.ko"); \
+	} while (0)
+
+#endif /* POLLCOUNT_BACKEND_H */

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Module lifecycle: every open pollcount file pins the module (.owner in
+ * its file_operations), so unloading is refused while any is open, even
+ * one held only in flight in a unix socket, and works after the last close,
+ * also when the file was still in a live epoll set. Then 20 loads and
+ * unloads in a row.
+ *
+ * The kernel refuses delete_module() of a module in use with EWOULDBLOCK
+ * (EAGAIN); kmod's rmmod reads /sys/module/pollcount/refcnt first and
+ * reports EBUSY ("in use"). Both are checked.
+ *
+ * Needs root and the module file: $POLLCOUNT_KO, else
+ * /lib/modules/pollcount.ko (where the VM puts it). Skips otherwise.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+#include "pollcount_backend.h"
+
+static const char *ko_path(void)
+{
+	const char *p = getenv("POLLCOUNT_KO");
+
+	return p ? p : "/lib/modules/pollcount.ko";
+}
+
+/* kmod's "in use" check: the module's reference count. */
+static int refcnt(void)
+{
+	char buf[32] = { 0 };
+	int fd = open("/sys/module/pollcount/refcnt", O_RDONLY), n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
+static int unload(void)
+{
+	return syscall(__NR_delete_module, "pollcount", O_NONBLOCK);
+}
+
+static int load(void)
+{
+	int fd = open(ko_path(), O_RDONLY | O_CLOEXEC), ret, saved;
+
+	if (fd < 0)
+		return -1;
+	ret = syscall(__NR_finit_module, fd, "", 0);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return ret;
+}
+
+FIXTURE(mod) {};
+
+FIXTURE_SETUP(mod)
+{
+	if (!pollcount_present())
+		SKIP(return, "/dev/pollcount is absent: load pollcount.ko");
+	if (geteuid() != 0)
+		SKIP(return, "needs root to unload and load modules");
+	if (access(ko_path(), R_OK))
+		SKIP(return, "no module file at %s (set POLLCOUNT_KO)", ko_path());
+	ASSERT_EQ(0, refcnt()) TH_LOG("pollcount is in use before the test");
+}
+
+/* Whatever happened, leave the module loaded for the tests that follow. */
+FIXTURE_TEARDOWN(mod)
+{
+	if (!pollcount_present())
+		EXPECT_EQ(0, load()) TH_LOG("reload: %s", strerror(errno));
+}
+
+/* Unloading fails as the kernel and kmod report a module in use. */
+#define EXPECT_IN_USE(refs)						\
+	do {								\
+		EXPECT_EQ(refs, refcnt());				\
+		EXPECT_EQ(-1, unload());				\
+		EXPECT_EQ(EWOULDBLOCK, errno);				\
+		EXPECT_TRUE(pollcount_present());			\
+	} while (0)
+
+TEST_F(mod, unload_refused_while_device_open)
+{
+	int fd = open(POLLCOUNT_DEV, O_RDWR);
+
+	ASSERT_LE(0, fd);
+	EXPECT_IN_USE(1);
+	close(fd);
+	EXPECT_EQ(0, refcnt());
+	EXPECT_EQ(0, unload());
+	EXPECT_FALSE(pollcount_present());
+	EXPECT_EQ(0, load());
+}
+
+TEST_F(mod, unload_refused_while_created_file_open)
+{
+	struct pollcount_create req = { 0 };
+	int dev = open(POLLCOUNT_DEV, O_RDWR), fd;
+
+	ASSERT_LE(0, dev);
+	fd = ioctl(dev, POLLCOUNT_IOC_CREATE, &req);
+	ASSERT_LE(0, fd);
+	EXPECT_IN_USE(2);
+	close(dev);
+	/* The anonymous file alone pins the module. */
+	EXPECT_IN_USE(1);
+	close(fd);
+	EXPECT_EQ(0, unload());
+	EXPECT_EQ(0, load());
+}
+
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte = 'x';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1 || !CMSG_FIRSTHDR(&msg))
+		return -1;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	return fd;
+}
+
+TEST_F(mod, unload_refused_while_file_in_flight)
+{
+	int sv[2], fd, err;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+	fd = open(POLLCOUNT_DEV, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(8, write_u64(fd, 31));
+	ASSERT_EQ(0, send_fd(sv[0], fd));
+	close(fd);
+	/* No fd refers to it now; only the queued message does. */
+	EXPECT_IN_USE(1);
+	fd = recv_fd(sv[1]);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(31, read_u64(fd, &err));	/* the same counter came back */
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+	EXPECT_EQ(0, unload());
+	EXPECT_EQ(0, load());
+}
+
+TEST_F(mod, unload_after_closing_a_file_still_in_epoll)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(0), fd = open(POLLCOUNT_DEV, O_RDWR | O_NONBLOCK);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	ASSERT_EQ(8, write_u64(fd, 1));
+	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	/* Close with the item still registered (and ready): epoll lets go. */
+	close(fd);
+	EXPECT_EQ(0, refcnt());
+	EXPECT_EQ(0, unload());
+	/* The epoll set lives on without the module, empty. */
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	close(ep);
+	EXPECT_EQ(0, load());
+}
+
+TEST_F_TIMEOUT(mod, load_and_unload_20_times, 300)
+{
+	int i, fd, err;
+
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, unload()) TH_LOG("unload %d: %s", i, strerror(errno));
+		ASSERT_FALSE(pollcount_present());
+		ASSERT_EQ(0, load()) TH_LOG("load %d: %s", i, strerror(errno));
+		fd = open(POLLCOUNT_DEV, O_RDWR | O_NONBLOCK);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(8, write_u64(fd, i + 1));
+		EXPECT_EQ(i + 1, read_u64(fd, &err));
+		close(fd);
+	}
+}
+
+TEST_HARNESS_MAIN
