@@ -14,7 +14,7 @@ OUT        := $(TOP)/build
 MODULE_OUT := $(OUT)/module
 CLIPPY_OUT := $(OUT)/clippy
 BIN        := $(OUT)/bin
-KO         := $(MODULE_OUT)/pollcount.ko
+KO         := $(MODULE_OUT)/rust/pollcount.ko
 
 # The toolchain for our managed kernel. Named by full path: rustup's rustc,
 # usually first on PATH, cannot build the kernel.
@@ -44,13 +44,13 @@ CC_USER   ?= gcc
 USER_CFLAGS := -O2 -g -static -Wall -Wextra -Werror -pthread -I$(TOP)/include/uapi
 
 SAMPLES   := $(patsubst samples/%.c,$(BIN)/%,$(wildcard samples/*.c))
-RUST_SRCS := $(wildcard rust/*.rs)
+RUST_SRCS := $(wildcard rust/*.rs rust/*/*.rs)
 
 VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
 .PHONY: all provision kernel kdir module userspace samples selftests run shell check \
-	lint rustfmt clippy rust-analyzer clean distclean help
+	lint rustfmt clippy unsafe rust-analyzer clean distclean help
 
 all: module userspace
 
@@ -111,7 +111,11 @@ check: all
 		--lint "$(MAKE) -s" --timeout $(VM_TIMEOUT) -- $(GUEST_FILES) $(RUN_ARGS)
 
 # --- lints -------------------------------------------------------------------
-lint: rustfmt clippy
+lint: rustfmt clippy unsafe
+
+# `unsafe` only in rust/glue/, each with its SAFETY comment or Safety section.
+unsafe:
+	@$(TOP)/qemu/lint-unsafe
 
 rustfmt: kdir
 	@$(RUSTFMT) --check --edition 2021 --config-path $(KSRC_NOW)/.rustfmt.toml $(RUST_SRCS) \
