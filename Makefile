@@ -50,7 +50,7 @@ VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
 .PHONY: all provision kernel kdir module userspace samples selftests run shell check \
-	lint rustfmt clippy unsafe rust-analyzer clean distclean help
+	lint rustfmt clippy unsafe rust-analyzer clean distclean help debug gdb trace
 
 all: module userspace
 
@@ -82,7 +82,7 @@ module: kdir
 
 userspace: samples selftests
 
-samples: kdir $(SAMPLES)
+samples: $(SAMPLES)
 
 $(BIN)/%: samples/%.c include/uapi/pollcount.h
 	@mkdir -p $(BIN)
@@ -95,7 +95,8 @@ selftests: kdir
 
 # --- the VM ----------------------------------------------------------------
 GUEST_FILES = $(addprefix --add ,$(SAMPLES)) --add $(OUT)/selftests/bin:/selftests \
-	--add $(TOP)/qemu/guest-check:/bin/pollcount-check
+	--add $(TOP)/qemu/guest-check:/bin/pollcount-check \
+	--add $(TOP)/qemu/guest-trace:/bin/pollcount-trace
 
 run: all
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) --timeout $(VM_TIMEOUT) \
@@ -109,6 +110,34 @@ shell: all
 check: all
 	@$(TOP)/qemu/check --kernel $(KDIR_NOW) --ksrc $(KSRC_NOW) --module $(KO) \
 		--lint "$(MAKE) -s" --timeout $(VM_TIMEOUT) -- $(GUEST_FILES) $(RUN_ARGS)
+
+# --- watching the kernel: gdb and ftrace --------------------------------------
+# `make debug`: the VM with QEMU's gdb stub, halted until gdb continues it
+# (GDB_WAIT=0: not halted), a shell inside (or DEBUG_CMD=...).
+# `make gdb`, in another terminal: gdb attached, kernel gdb scripts and
+# pollcount's symbols loaded. See README.md, "Watching epoll with gdb".
+GDB_WAIT  ?= 1
+GDB_PORT  ?= 1234
+DEBUG_CMD ?=
+GDB_ARGS  ?=
+
+debug: all
+	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) \
+		$(if $(filter 1,$(GDB_WAIT)),--gdb-wait,--gdb) --gdb-port $(GDB_PORT) $(RUN_ARGS) \
+		$(if $(DEBUG_CMD),--timeout $(VM_TIMEOUT) -- $(DEBUG_CMD),--shell)
+
+gdb: kdir
+	@$(TOP)/qemu/gdb --kernel $(KDIR_NOW) --module $(KO) --port $(GDB_PORT) -- $(GDB_ARGS)
+
+# `make trace`: one epoll_ctl(ADD), write and epoll_wait under the
+# function_graph tracer, level- and edge-triggered, rendered as call graphs.
+trace: all
+	@mkdir -p $(OUT)/trace
+	@echo "  tracing pollcount-epoll-path in the VM (log: $(OUT)/trace/console.log)"
+	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
+		--log $(OUT)/trace/console.log --results $(OUT)/trace/results.log $(RUN_ARGS) \
+		-- pollcount-trace >/dev/null
+	@$(TOP)/qemu/epoll-trace --ktap $(OUT)/trace/console.log
 
 # --- lints -------------------------------------------------------------------
 lint: rustfmt clippy unsafe

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -178,6 +179,61 @@ static inline bool wait_until_sleeping(pid_t tid)
 		sched_yield();
 	}
 	return false;
+}
+
+/*
+ * Starts fn(arg) in a thread whose first act is storing its tid in *tid,
+ * and returns once that thread sleeps in the kernel (false after 20 s).
+ */
+static inline bool start_blocked_thread(pthread_t *t, void *(*fn)(void *), void *arg,
+					pid_t *tid)
+{
+	if (pthread_create(t, NULL, fn, arg))
+		return false;
+	while (!__atomic_load_n(tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return wait_until_sleeping(*tid);
+}
+
+/* For a thread started by start_blocked_thread(): announce the tid. */
+static inline void announce_tid(pid_t *tid)
+{
+	__atomic_store_n(tid, gettid(), __ATOMIC_RELEASE);
+}
+
+/* Passes `fd` over the unix socket `sock` (SCM_RIGHTS). */
+static inline int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte = 'x';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Receives an fd passed by send_fd(); -1 on failure. */
+static inline int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
 }
 
 #define BACKEND_VARIANTS(fixture)					\

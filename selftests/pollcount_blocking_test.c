@@ -46,20 +46,10 @@ static void *do_op(void *arg)
 {
 	struct op *op = arg;
 
-	__atomic_store_n(&op->tid, gettid(), __ATOMIC_RELEASE);
+	announce_tid(&op->tid);
 	op->ret = op->is_write ? write(op->fd, &op->value, 8) : read(op->fd, &op->value, 8);
 	op->err = op->ret < 0 ? errno : 0;
 	return NULL;
-}
-
-/* Starts `op` and returns once it sleeps in the kernel. */
-static bool start_blocked(pthread_t *t, struct op *op)
-{
-	if (pthread_create(t, NULL, do_op, op))
-		return false;
-	while (!__atomic_load_n(&op->tid, __ATOMIC_ACQUIRE))
-		sched_yield();
-	return wait_until_sleeping(op->tid);
 }
 
 TEST_F(blk, blocked_reader_wakes_on_write)
@@ -67,7 +57,7 @@ TEST_F(blk, blocked_reader_wakes_on_write)
 	struct op op = { .fd = self->fd };
 	pthread_t t;
 
-	ASSERT_TRUE(start_blocked(&t, &op));
+	ASSERT_TRUE(start_blocked_thread(&t, do_op, &op, &op.tid));
 	ASSERT_EQ(8, write_u64(self->fd, 7));
 	pthread_join(t, NULL);
 	EXPECT_EQ(8, op.ret);
@@ -82,7 +72,7 @@ TEST_F(blk, blocked_writer_wakes_on_read)
 
 	/* Full: counter at the edge, or a full slot. */
 	ASSERT_EQ(8, write_u64(self->fd, COUNT_MAX));
-	ASSERT_TRUE(start_blocked(&t, &op));
+	ASSERT_TRUE(start_blocked_thread(&t, do_op, &op, &op.tid));
 	EXPECT_EQ(COUNT_MAX, read_u64(self->fd, &err));
 	pthread_join(t, NULL);
 	EXPECT_EQ(8, op.ret);
@@ -96,8 +86,8 @@ TEST_F(blk, two_blocked_readers_both_served)
 	pthread_t ta, tb;
 	int err;
 
-	ASSERT_TRUE(start_blocked(&ta, &a));
-	ASSERT_TRUE(start_blocked(&tb, &b));
+	ASSERT_TRUE(start_blocked_thread(&ta, do_op, &a, &a.tid));
+	ASSERT_TRUE(start_blocked_thread(&tb, do_op, &b, &b.tid));
 	ASSERT_EQ(8, write_u64(self->fd, 4));
 	/* One reader takes the 4; the other sleeps on until the next write. */
 	while (__atomic_load_n(&a.ret, __ATOMIC_ACQUIRE) == 0 &&
@@ -138,7 +128,7 @@ TEST_F(blk, signal_interrupts_read_with_eintr)
 	int err;
 
 	handle(SIGUSR1, 0);	/* no SA_RESTART */
-	ASSERT_TRUE(start_blocked(&t, &op));
+	ASSERT_TRUE(start_blocked_thread(&t, do_op, &op, &op.tid));
 	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
 	pthread_join(t, NULL);
 	EXPECT_EQ(-1, op.ret);
@@ -157,7 +147,7 @@ TEST_F(blk, signal_interrupts_write_with_eintr)
 
 	handle(SIGUSR1, 0);
 	ASSERT_EQ(8, write_u64(self->fd, COUNT_MAX));
-	ASSERT_TRUE(start_blocked(&t, &op));
+	ASSERT_TRUE(start_blocked_thread(&t, do_op, &op, &op.tid));
 	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
 	pthread_join(t, NULL);
 	EXPECT_EQ(-1, op.ret);
@@ -176,7 +166,7 @@ TEST_F(blk, signal_with_sa_restart_restarts_read)
 
 	handled = 0;
 	handle(SIGUSR1, SA_RESTART);
-	ASSERT_TRUE(start_blocked(&t, &op));
+	ASSERT_TRUE(start_blocked_thread(&t, do_op, &op, &op.tid));
 	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
 	/* The handler runs, then the read restarts and sleeps again. */
 	while (!handled)
@@ -198,7 +188,7 @@ TEST_F(blk, signal_with_sa_restart_restarts_write)
 	handled = 0;
 	handle(SIGUSR1, SA_RESTART);
 	ASSERT_EQ(8, write_u64(self->fd, COUNT_MAX));
-	ASSERT_TRUE(start_blocked(&t, &op));
+	ASSERT_TRUE(start_blocked_thread(&t, do_op, &op, &op.tid));
 	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
 	while (!handled)
 		sched_yield();

@@ -241,7 +241,7 @@ static void *epoll_wait_thread(void *arg)
 	struct blocked_wait *w = arg;
 	int n;
 
-	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
+	announce_tid(&w->tid);
 	n = epoll_wait(w->ep, &w->ev, 1, -1);	/* only a wakeup ends it */
 	__atomic_store_n(&w->n, n, __ATOMIC_RELEASE);
 	return NULL;
@@ -268,11 +268,7 @@ static int threads_woken_by_one_write(struct __test_metadata *_metadata, int fd,
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].ep = epoll_create1(0);
 		if (add(w[i].ep, fd, EPOLLIN | (exclusive ? EPOLLEXCLUSIVE : 0)) ||
-		    pthread_create(&t[i], NULL, epoll_wait_thread, &w[i]))
-			return -1;
-		while (!__atomic_load_n(&w[i].tid, __ATOMIC_ACQUIRE))
-			sched_yield();
-		if (!wait_until_sleeping(w[i].tid))
+		    !start_blocked_thread(&t[i], epoll_wait_thread, &w[i], &w[i].tid))
 			return -1;
 	}
 	if (write_u64(fd, 1) != 8)
@@ -345,7 +341,7 @@ static void *poll_on_epoll(void *arg)
 	struct poll_epoll_arg *a = arg;
 	struct pollfd p = { .fd = a->ep, .events = POLLIN };
 
-	__atomic_store_n(&a->tid, gettid(), __ATOMIC_RELEASE);
+	announce_tid(&a->tid);
 	a->ret = poll(&p, 1, -1);	/* only a wakeup ends it */
 	a->revents = p.revents;
 	return NULL;
@@ -357,10 +353,7 @@ TEST_F(ep, epoll_in_poll_wakes)
 	pthread_t t;
 
 	ASSERT_EQ(0, add(self->ep, self->fd, EPOLLIN));
-	ASSERT_EQ(0, pthread_create(&t, NULL, poll_on_epoll, &a));
-	while (!__atomic_load_n(&a.tid, __ATOMIC_ACQUIRE))
-		sched_yield();
-	ASSERT_TRUE(wait_until_sleeping(a.tid));
+	ASSERT_TRUE(start_blocked_thread(&t, poll_on_epoll, &a, &a.tid));
 	ASSERT_EQ(8, write_u64(self->fd, 1));
 	pthread_join(t, NULL);
 	EXPECT_EQ(1, a.ret);
@@ -373,10 +366,7 @@ TEST_F(ep, epoll_wait_wakes_on_write_from_another_thread)
 	pthread_t t;
 
 	ASSERT_EQ(0, add(self->ep, self->fd, EPOLLIN));
-	ASSERT_EQ(0, pthread_create(&t, NULL, epoll_wait_thread, &w));
-	while (!__atomic_load_n(&w.tid, __ATOMIC_ACQUIRE))
-		sched_yield();
-	ASSERT_TRUE(wait_until_sleeping(w.tid));
+	ASSERT_TRUE(start_blocked_thread(&t, epoll_wait_thread, &w, &w.tid));
 	ASSERT_EQ(8, write_u64(self->fd, 7));
 	pthread_join(t, NULL);
 	EXPECT_EQ(1, w.n);

@@ -318,7 +318,7 @@ static void *wait_for_events(void *arg)
 {
 	struct waiter *w = arg;
 
-	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
+	announce_tid(&w->tid);
 	if (w->use_select) {
 		fd_set set;
 
@@ -336,22 +336,12 @@ static void *wait_for_events(void *arg)
 	return NULL;
 }
 
-/* Starts `w` and returns once it sleeps in the kernel. */
-static bool start_waiter(pthread_t *t, struct waiter *w)
-{
-	if (pthread_create(t, NULL, wait_for_events, w))
-		return false;
-	while (!__atomic_load_n(&w->tid, __ATOMIC_ACQUIRE))
-		sched_yield();
-	return wait_until_sleeping(w->tid);
-}
-
 TEST_F(sem, poll_wakes_on_write_from_another_thread)
 {
 	struct waiter w = { .fd = self->fd, .events = POLLIN };
 	pthread_t t;
 
-	ASSERT_TRUE(start_waiter(&t, &w));
+	ASSERT_TRUE(start_blocked_thread(&t, wait_for_events, &w, &w.tid));
 	ASSERT_EQ(8, write_u64(self->fd, 3));
 	pthread_join(t, NULL);
 	EXPECT_EQ(1, w.ret);
@@ -366,7 +356,7 @@ TEST_F(sem, select_wakes_on_read_from_another_thread)
 
 	/* Full, so not writable until this thread reads. */
 	ASSERT_EQ(8, write_u64(self->fd, COUNT_MAX));
-	ASSERT_TRUE(start_waiter(&t, &w));
+	ASSERT_TRUE(start_blocked_thread(&t, wait_for_events, &w, &w.tid));
 	EXPECT_EQ(COUNT_MAX, read_u64(self->fd, &err));
 	pthread_join(t, NULL);
 	EXPECT_EQ(1, w.ret);

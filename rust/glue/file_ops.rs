@@ -205,7 +205,7 @@ impl<T: PollFile> FileOps<T> {
         unlocked_ioctl: Some(Self::ioctl),
         // The ioctl argument is a pointer to a layout-stable struct.
         #[cfg(CONFIG_COMPAT)]
-        compat_ioctl: Some(bindings::compat_ptr_ioctl),
+        compat_ioctl: bindings::compat_ptr_ioctl,
         show_fdinfo: Some(Self::show_fdinfo),
         llseek: Some(bindings::noop_llseek),
         ..pin_init::zeroed()
