@@ -33,6 +33,13 @@ class Recorder(gdb.Breakpoint):
         self.hits = []
 
     def stop(self):
+        try:
+            self.record()
+        except Exception as err:   # pylint: disable=broad-except
+            self.hits.append({"frames": [], "comm": "?", "key": None, "error": str(err)})
+        return False
+
+    def record(self):
         frames = []
         frame = gdb.newest_frame()
         while frame is not None:
@@ -47,9 +54,19 @@ class Recorder(gdb.Breakpoint):
             comm = "?"
         key = None
         if self.read_key:
-            key = int(gdb.parse_and_eval("(unsigned long)key"))
+            key = self.wakeup_key()
         self.hits.append({"frames": list(reversed(frames)), "comm": comm, "key": key})
-        return False
+
+    @staticmethod
+    def wakeup_key():
+        """ep_poll_callback's `key`, or its caller's if optimised out here."""
+        frame = gdb.newest_frame()
+        while frame is not None:
+            try:
+                return int(frame.read_var("key").cast(gdb.lookup_type("unsigned long")))
+            except (gdb.error, ValueError):
+                frame = frame.older()
+        return None
 
 
 def from_syscall(frames):
@@ -74,9 +91,11 @@ def sample_hits(bp):
 
 
 results = []
+bp_of = {}
 
 
 def check(name, bp, wanted, key=None):
+    bp_of[name] = bp
     hits = sample_hits(bp)
     ok = [h for h in hits if contains_in_order(h["frames"], wanted)
           and (key is None or h["key"] == key)]
@@ -118,7 +137,10 @@ def main():
         if not ok:
             print(f"# wanted, in call order: {' -> '.join(wanted)}"
                   + (f" with key 0x{key:x}" if key is not None else ""))
-            print(f"# {len(hits)} hit(s) from {SAMPLE_COMM}")
+            print(f"# {len(hits)} hit(s) from {SAMPLE_COMM}, of {len(bp_of[name].hits)}")
+            for h in bp_of[name].hits[:3]:
+                if "error" in h:
+                    print(f"#   error in the breakpoint: {h['error']}")
             for h in hits[:3]:
                 print(f"#   key={h['key']}: " + " -> ".join(h["frames"][-12:]))
     for name, bp in (("poll hook", poll), ("ep_poll_callback", callback)):
