@@ -50,7 +50,7 @@ VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
 .PHONY: all provision kernel kdir module userspace samples selftests run shell check \
-	lint rustfmt clippy unsafe rust-analyzer clean distclean help debug gdb trace
+	lint rustfmt clippy unsafe rust-analyzer clean distclean help debug gdb trace bench
 
 all: module userspace
 
@@ -110,6 +110,13 @@ shell: all
 check: all
 	@$(TOP)/qemu/check --kernel $(KDIR_NOW) --ksrc $(KSRC_NOW) --module $(KO) \
 		--lint "$(MAKE) -s" --timeout $(VM_TIMEOUT) -- $(GUEST_FILES) $(RUN_ARGS)
+
+# `make bench`: pollcount side by side with eventfd, figures only.
+BENCH_ITERATIONS ?= 100000
+bench: all
+	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
+		--log $(OUT)/bench.log $(RUN_ARGS) -- pollcount-bench $(BENCH_ITERATIONS) | \
+		sed -n '/^pollcount-bench:/,/^pollcount\/eventfd/p'
 
 # --- watching the kernel: gdb and ftrace --------------------------------------
 # `make debug`: the VM with QEMU's gdb stub, halted until gdb continues it

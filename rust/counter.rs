@@ -128,6 +128,15 @@ impl Counter {
         self.count != 0
     }
 
+    /// The value [`Counter::read`] would return now, without taking it.
+    pub(crate) fn next_read(&self) -> Option<u64> {
+        match (self.count, self.mode) {
+            (0, _) => None,
+            (_, Mode::Counter { semaphore: true }) => Some(1),
+            (count, _) => Some(count),
+        }
+    }
+
     /// Takes a value: the whole count, 1 in semaphore mode, or the slot.
     ///
     /// On success returns the value and the events that became true, which
@@ -360,6 +369,23 @@ mod tests {
         assert_eq!(c.unread(3), Some(Events::READABLE));
         assert_eq!(c.unread(4), None);
         assert_eq!(c.count(), 3);
+    }
+
+    #[test]
+    fn next_read_is_what_read_returns() {
+        for (mode, count) in [
+            (COUNTER, 0),
+            (COUNTER, 7),
+            (SEMAPHORE, 7),
+            (Mode::Mailbox, 0),
+            (Mode::Mailbox, 9),
+            (COUNTER, COUNT_OVERFLOW),
+        ] {
+            let mut c = counter(mode, count);
+            let peeked = c.next_read();
+            assert_eq!(c.count(), count);
+            assert_eq!(peeked, c.read().ok().map(|(value, _)| value));
+        }
     }
 
     #[test]

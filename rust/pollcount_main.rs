@@ -55,6 +55,7 @@ mod glue;
 use counter::{Counter, Mode, Refused};
 use glue::{
     file_ops::{install_anon_file, MiscRegistration, PollFile},
+    user::write_u64_nofault,
     wait_queue::WaitQueue,
 };
 use kernel::{
@@ -177,6 +178,32 @@ impl Pollcount {
     }
 }
 
+impl Pollcount {
+    /// The slow path of `read`: the buffer's page was not present, or the
+    /// buffer is bad. Checks the buffer by rewriting its own bytes (which
+    /// faults the page in, or fails with `EFAULT` before anything is
+    /// taken), then takes the value and copies it with faults allowed.
+    fn read_faulting(&self, file: &File, buf: UserPtr) -> Result<usize> {
+        probe_user_buffer(buf)?;
+        let value = self.counter.lock_until(nonblocking(file), |counter| {
+            let (value, woken) = counter.read().ok()?;
+            counter.wake_up_poll(woken.bits());
+            Some(value)
+        })?;
+        if let Err(err) = UserSlice::new(buf, VALUE_SIZE).writer().write(&value) {
+            // Only a munmap() racing with this read gets here, after the
+            // probe passed. Put the value back; it is lost only if writers
+            // filled the counter meanwhile (`Counter::unread`).
+            let mut counter = self.counter.lock();
+            if let Some(woken) = counter.unread(value) {
+                counter.wake_up_poll(woken.bits());
+            }
+            return Err(err);
+        }
+        Ok(VALUE_SIZE)
+    }
+}
+
 fn nonblocking(file: &File) -> bool {
     file.flags() & bindings::O_NONBLOCK != 0
 }
@@ -203,35 +230,30 @@ impl PollFile for Pollcount {
 
     /// eventfd's read: `EINVAL` for a short buffer, then wait (or `EAGAIN`)
     /// until readable, then `EFAULT` for a bad buffer. Unlike eventfd, a
-    /// bad buffer loses no count: it is checked before the value is taken,
-    /// and a value whose copy still faults is put back.
+    /// bad buffer loses no count.
+    ///
+    /// The value is copied out while the lock is held, with page faults
+    /// disabled, and taken from the counter only if that copy worked: one
+    /// critical section, nothing to undo. Only a buffer whose page is not
+    /// present (or a bad one) takes the slow path.
     fn read(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
         if len < VALUE_SIZE {
             return Err(EINVAL);
         }
-        let buffer_ok = probe_user_buffer(buf);
-        let value = self.counter.lock_until(nonblocking(file), |counter| {
-            if !counter.readable() {
-                return None;
+        let delivered = self.counter.lock_until(nonblocking(file), |counter| {
+            let value = counter.next_read()?;
+            if write_u64_nofault(buf, value).is_err() {
+                return Some(false);
             }
-            if let Err(err) = buffer_ok {
-                return Some(Err(err));
-            }
-            let (value, woken) = counter.read().ok()?;
+            let (_, woken) = counter.read().ok()?;
             counter.wake_up_poll(woken.bits());
-            Some(Ok(value))
-        })??;
-        if let Err(err) = UserSlice::new(buf, VALUE_SIZE).writer().write(&value) {
-            // Only a munmap() racing with this read gets here, after the
-            // probe passed. Put the value back; it is lost only if writers
-            // filled the counter meanwhile (`Counter::unread`).
-            let mut counter = self.counter.lock();
-            if let Some(woken) = counter.unread(value) {
-                counter.wake_up_poll(woken.bits());
-            }
-            return Err(err);
+            Some(true)
+        })?;
+        if delivered {
+            Ok(VALUE_SIZE)
+        } else {
+            self.read_faulting(file, buf)
         }
-        Ok(VALUE_SIZE)
     }
 
     /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`

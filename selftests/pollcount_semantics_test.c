@@ -235,6 +235,22 @@ TEST_F(sem, read_into_readonly_memory_is_efault)
 	munmap(ro, 4096);
 }
 
+/* A good buffer whose page is not present yet: delivered all the same. */
+TEST_F(sem, read_into_an_untouched_page)
+{
+	uint64_t *fresh = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int err;
+
+	ASSERT_NE(MAP_FAILED, fresh);
+	ASSERT_EQ(8, write_u64(self->nb, 77));
+	EXPECT_EQ(8, read(self->nb, fresh, 8));
+	EXPECT_EQ(77, *fresh);
+	read_u64(self->nb, &err);
+	EXPECT_EQ(EAGAIN, err);
+	munmap(fresh, 4096);
+}
+
 TEST_F(sem, write_bad_pointer_is_efault)
 {
 	int err;

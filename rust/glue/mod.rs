@@ -9,6 +9,8 @@
 //! * [`file_ops`]: the `file_operations` vtable (with `poll`, which the
 //!   kernel crate's `MiscDevice` lacks), the misc device registration, and
 //!   anonymous files installed in new fds.
+//! * [`user`]: a copy to userspace that may run under a spinlock.
 
 pub(crate) mod file_ops;
+pub(crate) mod user;
 pub(crate) mod wait_queue;
