@@ -116,7 +116,7 @@ BENCH_ITERATIONS ?= 100000
 bench: all
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
 		--log $(OUT)/bench.log $(RUN_ARGS) -- pollcount-bench $(BENCH_ITERATIONS) | \
-		sed -n '/^pollcount-bench:/,/^pollcount\/eventfd/p'
+		sed -n '/^pollcount-bench:/,/^ping-pong/p'
 
 # --- watching the kernel: gdb and ftrace --------------------------------------
 # `make debug`: the VM with QEMU's gdb stub, halted until gdb continues it
