@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -234,6 +235,43 @@ static inline int recv_fd(int sock)
 		return -1;
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
+}
+
+/*
+ * A thread that blocks in poll() or select(), with no timeout: only the
+ * wakeup under test can end its wait (a timeout would end it too, and its
+ * final re-poll would then report the event anyway). If the wakeup never
+ * comes, the harness's timeout fails the test.
+ */
+struct waiter {
+	int fd;
+	short events;		/* POLLIN or POLLOUT */
+	bool use_select;
+	pid_t tid;
+	int ret;
+	short revents;
+};
+
+static inline void *wait_for_events(void *arg)
+{
+	struct waiter *w = arg;
+
+	announce_tid(&w->tid);
+	if (w->use_select) {
+		fd_set set;
+
+		FD_ZERO(&set);
+		FD_SET(w->fd, &set);
+		w->ret = select(w->fd + 1, w->events == POLLIN ? &set : NULL,
+				w->events == POLLOUT ? &set : NULL, NULL, NULL);
+		w->revents = FD_ISSET(w->fd, &set) ? w->events : 0;
+	} else {
+		struct pollfd p = { .fd = w->fd, .events = w->events };
+
+		w->ret = poll(&p, 1, -1);
+		w->revents = p.revents;
+	}
+	return NULL;
 }
 
 #define BACKEND_VARIANTS(fixture)					\

@@ -329,31 +329,13 @@ TEST_F(ep, epoll_in_epoll)
 	close(outer);
 }
 
-struct poll_epoll_arg {
-	int ep;
-	pid_t tid;
-	int ret;
-	short revents;
-};
-
-static void *poll_on_epoll(void *arg)
-{
-	struct poll_epoll_arg *a = arg;
-	struct pollfd p = { .fd = a->ep, .events = POLLIN };
-
-	announce_tid(&a->tid);
-	a->ret = poll(&p, 1, -1);	/* only a wakeup ends it */
-	a->revents = p.revents;
-	return NULL;
-}
-
 TEST_F(ep, epoll_in_poll_wakes)
 {
-	struct poll_epoll_arg a = { .ep = self->ep };
+	struct waiter a = { .fd = self->ep, .events = POLLIN };
 	pthread_t t;
 
 	ASSERT_EQ(0, add(self->ep, self->fd, EPOLLIN));
-	ASSERT_TRUE(start_blocked_thread(&t, poll_on_epoll, &a, &a.tid));
+	ASSERT_TRUE(start_blocked_thread(&t, wait_for_events, &a, &a.tid));
 	ASSERT_EQ(8, write_u64(self->fd, 1));
 	pthread_join(t, NULL);
 	EXPECT_EQ(1, a.ret);

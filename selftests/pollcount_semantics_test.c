@@ -6,7 +6,6 @@
  * mode has its own expectations, spelled out where they differ.
  */
 #include <sys/mman.h>
-#include <sys/select.h>
 
 #include "kselftest_harness.h"
 #include "pollcount_backend.h"
@@ -313,43 +312,6 @@ TEST_F(sem, ppoll_times_out_when_empty)
 	EXPECT_EQ(0, p.revents);
 	/* It did wait: at least most of the 20 ms. */
 	EXPECT_LE(0.015, now_s() - t0);
-}
-
-/*
- * A thread that blocks in poll() or select(), with no timeout: only the
- * wakeup under test can end its wait (a timeout would end it too, and its
- * final re-poll would then report the event anyway). If the wakeup never
- * comes, the harness's timeout fails the test.
- */
-struct waiter {
-	int fd;
-	short events;		/* POLLIN or POLLOUT */
-	bool use_select;
-	pid_t tid;
-	int ret;
-	short revents;
-};
-
-static void *wait_for_events(void *arg)
-{
-	struct waiter *w = arg;
-
-	announce_tid(&w->tid);
-	if (w->use_select) {
-		fd_set set;
-
-		FD_ZERO(&set);
-		FD_SET(w->fd, &set);
-		w->ret = select(w->fd + 1, w->events == POLLIN ? &set : NULL,
-				w->events == POLLOUT ? &set : NULL, NULL, NULL);
-		w->revents = FD_ISSET(w->fd, &set) ? w->events : 0;
-	} else {
-		struct pollfd p = { .fd = w->fd, .events = w->events };
-
-		w->ret = poll(&p, 1, -1);
-		w->revents = p.revents;
-	}
-	return NULL;
 }
 
 TEST_F(sem, poll_wakes_on_write_from_another_thread)
