@@ -207,3 +207,66 @@ impl<T> Drop for WaitQueueGuard<'_, T> {
         unsafe { bindings::spin_unlock(&raw mut (*self.queue.head()).lock) };
     }
 }
+
+#[kernel::prelude::kunit_tests(pollcount_wait_queue)]
+mod tests {
+    use super::*;
+    use kernel::static_lock_class;
+
+    fn queue(value: u64) -> Result<Pin<KBox<WaitQueue<u64>>>> {
+        KBox::pin_init(
+            WaitQueue::new(value, c"pollcount_test", static_lock_class!()),
+            GFP_KERNEL,
+        )
+    }
+
+    #[test]
+    fn the_lock_guards_the_value() -> Result {
+        let q = queue(5)?;
+        {
+            let mut guard = q.lock();
+            assert_eq!(*guard, 5);
+            *guard = 6;
+        }
+        assert_eq!(*q.lock(), 6);
+        Ok(())
+    }
+
+    #[test]
+    fn lock_until_returns_at_once_when_ready() -> Result {
+        let q = queue(3)?;
+        let mut attempts = 0;
+        let taken = q.lock_until(false, |guard| {
+            attempts += 1;
+            let value = **guard;
+            **guard = 0;
+            (value > 0).then_some(value)
+        });
+        assert_eq!(taken, Ok(3));
+        assert_eq!(attempts, 1);
+        assert_eq!(*q.lock(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn lock_until_nonblocking_is_eagain_after_one_attempt() -> Result {
+        let q = queue(0)?;
+        let mut attempts = 0;
+        let result = q.lock_until(true, |_| {
+            attempts += 1;
+            None::<u64>
+        });
+        assert_eq!(result, Err(EAGAIN));
+        assert_eq!(attempts, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn waking_an_empty_queue_is_harmless() -> Result {
+        let q = queue(0)?;
+        q.lock().wake_up_poll(0x41);
+        q.lock().wake_up_poll(0);
+        assert_eq!(*q.lock(), 0);
+        Ok(())
+    }
+}
