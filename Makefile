@@ -50,7 +50,7 @@ VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
 .PHONY: all provision kernel kdir module userspace samples selftests run shell check \
-	lint rustfmt clippy unsafe rust-analyzer clean distclean help debug gdb trace bench
+	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench
 
 all: module userspace
 
@@ -147,7 +147,13 @@ trace: all
 	@$(TOP)/qemu/epoll-trace --ktap $(OUT)/trace/console.log
 
 # --- lints -------------------------------------------------------------------
-lint: rustfmt clippy unsafe
+lint: rustfmt clippy unsafe tools
+
+# The host tools that judge `make check` have tests of their own.
+tools:
+	@out=$$(python3 $(TOP)/qemu/test-tools 2>&1); rc=$$?; \
+		if [ $$rc = 0 ]; then echo "  tools: $$(echo "$$out" | tail -1)"; \
+		else echo "$$out"; exit 1; fi
 
 # `unsafe` only in rust/glue/, each with its SAFETY comment or Safety section.
 unsafe:
