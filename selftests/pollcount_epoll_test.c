@@ -252,8 +252,8 @@ static void *epoll_wait_thread(void *arg)
 /*
  * WAITERS threads, each blocked in epoll_wait() on its own epoll set that
  * watches the counter; one write. Returns how many threads got the event
- * within 20 s, after checking that the wakeups all happened inside write():
- * a thread still sleeping once write() returned was not woken.
+ * within 20 s. Wakeups happen inside write(): a thread that did not get the
+ * event must have been asleep when write() returned, and still be.
  */
 static int threads_woken_by_one_write(struct __test_metadata *_metadata, int fd,
 				      bool exclusive)
@@ -286,7 +286,6 @@ static int threads_woken_by_one_write(struct __test_metadata *_metadata, int fd,
 	for (i = 0; i < WAITERS; i++) {
 		if (w[i].n == 1) {
 			EXPECT_EQ(EPOLLIN, w[i].ev.events);
-			EXPECT_FALSE(sleeping[i]);
 		} else {
 			/* Not woken: it was, and is, asleep. */
 			EXPECT_TRUE(sleeping[i]);
