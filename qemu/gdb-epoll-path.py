@@ -114,10 +114,15 @@ def main():
     Recorder("'" + functions[WRITE_HOOK] + "'")   # a stop in the write path, for the log
     queue = Recorder("ep_ptable_queue_proc")
     callback = Recorder("ep_poll_callback", read_key=True)
-    try:
-        gdb.execute("continue")     # until the VM reboots and the stub goes away
-    except gdb.error:
-        pass
+    # Run until the VM reboots and the stub goes away; a stop for any other
+    # reason (none is expected) just continues, a bounded number of times.
+    for _ in range(50):
+        try:
+            gdb.execute("continue")
+        except gdb.error:
+            break
+        if not gdb.selected_inferior().threads():
+            break
 
     check("epoll_ctl_add_reaches_the_poll_hook", poll,
           ["do_epoll_ctl", "ep_insert", "ep_item_poll", "vfs_poll", POLL_HOOK])

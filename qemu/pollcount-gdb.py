@@ -112,6 +112,31 @@ class PollcountSymbols(gdb.Command):
             LoadSymbolsOnModuleLoad(arg)
 
 
+def _make_module_loading_robust():
+    """lx-symbols reloads symbols at each module load from a breakpoint on
+    do_init_module that reads its argument `mod`; in this kernel (clang,
+    -O2) `mod` is optimised out there, so the breakpoint raised, stopping
+    the VM for nothing. Fall back to rescanning the module list, which
+    already holds the module being loaded."""
+    try:
+        import linux.symbols as lx_symbols   # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return
+    original = lx_symbols.LoadModuleBreakpoint.stop
+
+    def stop(self):
+        try:
+            return original(self)
+        except gdb.error:
+            self.gdb_command.module_files_updated = False
+            gdb.execute("set pagination off")
+            self.gdb_command.load_all_symbols()
+            return False
+
+    lx_symbols.LoadModuleBreakpoint.stop = stop
+
+
+_make_module_loading_robust()
 PollcountFunctions()
 PollcountBreak()
 PollcountSymbols()

@@ -176,9 +176,7 @@ impl Pollcount {
         )?;
         Ok(fd as isize)
     }
-}
 
-impl Pollcount {
     /// The slow path of `read`: the buffer's page was not present, or the
     /// buffer is bad. Checks the buffer by rewriting its own bytes (which
     /// faults the page in, or fails with `EFAULT` before anything is
