@@ -5,6 +5,10 @@
 #   make run        provision, build kernel + module + programs, boot, run the demo
 #   make check      everything `run` needs, then KUnit + selftests in the VM + lints
 #   make shell      boot to a shell with the module loaded
+#   make debug      the VM with QEMU's gdb stub; `make gdb` attaches gdb to it
+#   make trace      epoll's path through pollcount, as ftrace call graphs
+#   make bench      pollcount side by side with eventfd (figures only)
+#   make lint       rustfmt, clippy, unsafe rules, tests of the host tools
 #   make KDIR=...   use your own Rust-enabled kernel build instead of ours
 #
 # The kernel's own build (Kbuild) reads ./Kbuild, not this file.
@@ -55,7 +59,7 @@ RUN_ARGS   ?=
 all: module userspace
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 provision:
 	@$(TOP)/qemu/provision
