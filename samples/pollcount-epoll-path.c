@@ -16,8 +16,14 @@
  *      again; edge-triggered, the ready list is empty: nothing is polled
  *   5. read()                     pollcount's read -> __wake_up_locked_key(EPOLLOUT)
  *
- * Usage: pollcount-epoll-path [--et] [--trace] [--rounds N]
+ * With --blocked-waiter, a second thread is already asleep in epoll_wait()
+ * when the write comes, so the write's wakeup goes on from ep_poll_callback
+ * to wake that thread (__wake_up -> ep_autoremove_wake_function ->
+ * try_to_wake_up); the thread returns with the event instead of phase 3-4.
+ *
+ * Usage: pollcount-epoll-path [--et] [--blocked-waiter] [--trace] [--rounds N]
  *   --et       edge-triggered (EPOLLIN|EPOLLET) instead of level-triggered
+ *   --blocked-waiter  a thread waits in epoll_wait() before the write
  *   --trace    trace only this process, from the first phase to the last
  *              (tracefs set up by the caller, e.g. qemu/guest-trace), mark
  *              each phase in the trace with "pollcount: <phase>", and print
@@ -25,12 +31,15 @@
  *   --rounds N repeat the write/epoll_wait/read phases N times (default 1)
  * Exits non-zero if epoll does not report exactly what was written.
  */
+#define _GNU_SOURCE		/* gettid() */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -63,6 +72,40 @@ static void tracing(const char *on)
 		perror("tracing_on");
 }
 
+/* The thread of --blocked-waiter: asleep in epoll_wait() until the write. */
+struct waiter {
+	int ep;
+	pid_t tid;
+	int n;
+	struct epoll_event ev;
+};
+
+static void *wait_in_epoll(void *arg)
+{
+	struct waiter *w = arg;
+
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
+	w->n = epoll_wait(w->ep, &w->ev, 1, -1);
+	return NULL;
+}
+
+/* Whether thread `tid` sleeps (state S): it is inside epoll_wait() then. */
+static int sleeping(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "pollcount-epoll-path: %s: %s\n", what, strerror(errno));
@@ -73,18 +116,23 @@ int main(int argc, char **argv)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fd, ep, i, n, rounds = 1;
-	int trace = 0, et = 0;
+	int trace = 0, et = 0, blocked_waiter = 0;
+	struct waiter waiter = { 0 };
+	pthread_t thread;
 	uint64_t v;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--et"))
 			et = 1;
+		else if (!strcmp(argv[i], "--blocked-waiter"))
+			blocked_waiter = 1;
 		else if (!strcmp(argv[i], "--trace"))
 			trace = 1;
 		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: %s [--et] [--trace] [--rounds N]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--et] [--blocked-waiter] [--trace] [--rounds N]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -93,6 +141,8 @@ int main(int argc, char **argv)
 
 		snprintf(pid, sizeof(pid), "%d", getpid());
 		write_file(TRACEFS "set_ftrace_pid", pid);
+		/* pollcount's kprobe events follow their own pid filter. */
+		write_file(TRACEFS "set_event_pid", pid);
 		trace_on = open(TRACEFS "tracing_on", O_WRONLY | O_CLOEXEC);
 		trace_marker = open(TRACEFS "trace_marker", O_WRONLY | O_CLOEXEC);
 		if (trace_on < 0 || trace_marker < 0)
@@ -109,6 +159,15 @@ int main(int argc, char **argv)
 		die("epoll_create1");
 	if (!trace)
 		printf("%s-triggered epoll on /dev/pollcount\n", et ? "edge" : "level");
+	if (blocked_waiter) {
+		/* Asleep in epoll_wait() on the (still empty) set before tracing starts. */
+		waiter.ep = ep;
+		rounds = 1;
+		if (pthread_create(&thread, NULL, wait_in_epoll, &waiter))
+			die("pthread_create");
+		while (!__atomic_load_n(&waiter.tid, __ATOMIC_ACQUIRE) || !sleeping(waiter.tid))
+			sched_yield();
+	}
 
 	tracing("1");
 	phase_begin("epoll_ctl(ADD)");
@@ -120,6 +179,19 @@ int main(int argc, char **argv)
 		v = 1;
 		if (write(fd, &v, sizeof(v)) != sizeof(v))
 			die("write");
+
+		if (blocked_waiter) {
+			/* The write woke the thread; it returns with the event. */
+			phase_begin("join the woken thread");
+			pthread_join(thread, NULL);
+			if (waiter.n != 1 || !(waiter.ev.events & EPOLLIN)) {
+				tracing("0");
+				fprintf(stderr, "pollcount-epoll-path: the waiter got %d events\n",
+					waiter.n);
+				return 1;
+			}
+			goto read;
+		}
 
 		phase_begin("epoll_wait");
 		n = epoll_wait(ep, &ev, 1, 10000);
@@ -137,6 +209,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 
+read:
 		phase_begin("read");
 		if (read(fd, &v, sizeof(v)) != sizeof(v) || v != 1) {
 			tracing("0");
@@ -146,7 +219,8 @@ int main(int argc, char **argv)
 	tracing("0");
 	close(ep);
 	close(fd);
-	printf("%s-triggered: epoll_ctl(ADD), %d x (write, epoll_wait, epoll_wait again, read): ok\n",
-	       et ? "edge" : "level", rounds);
+	printf("%s-triggered%s: epoll_ctl(ADD), %d x (write, %s, read): ok\n",
+	       et ? "edge" : "level", blocked_waiter ? ", blocked waiter" : "", rounds,
+	       blocked_waiter ? "the waiter returns" : "epoll_wait, epoll_wait again");
 	return 0;
 }
