@@ -35,7 +35,7 @@ use kernel::{
 ///
 /// `head` is an initialised wait queue head; `value` is only accessed through
 /// a [`WaitQueueGuard`], which holds `head.lock`.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct WaitQueue<T> {
     #[pin]
     head: Opaque<bindings::wait_queue_head>,
@@ -154,6 +154,34 @@ impl<T> WaitQueue<T> {
     }
 }
 
+/// `waitqueue_active()`: whether anything is queued on `head`.
+///
+/// # Safety
+///
+/// `head` is an initialised wait queue head, and its list cannot change
+/// during the call: its lock is held, or no other thread can reach it.
+unsafe fn has_waiters(head: *mut bindings::wait_queue_head) -> bool {
+    // SAFETY: `head` is valid and its list stable (caller).
+    unsafe {
+        let list = &raw mut (*head).head;
+        (*list).next != list
+    }
+}
+
+#[pinned_drop]
+impl<T> PinnedDrop for WaitQueue<T> {
+    /// The queue must be empty when it dies: every poll table entry is
+    /// removed before the file's `release` (see the module documentation).
+    /// A leftover entry would point into freed memory; warn loudly instead
+    /// (a kernel warning fails `make check`).
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `head` is initialised (type invariant). This is drop: no
+        // other thread may reach the queue any more, so no lock is needed to
+        // read its list (if one still could, this warning is the report).
+        kernel::warn_on!(unsafe { has_waiters(self.head()) });
+    }
+}
+
 /// The lock of a [`WaitQueue`], held; gives access to its value.
 ///
 /// # Invariants
@@ -170,11 +198,10 @@ impl<T> WaitQueueGuard<'_, T> {
     /// read or write) is always woken.
     pub(crate) fn wake_up_poll(&mut self, events: u32) {
         let head = self.queue.head();
-        // SAFETY: the lock is held (type invariant), so reading the list head
-        // (`waitqueue_active()`) and waking under the lock are allowed.
+        // SAFETY: the lock is held (type invariant), so reading the list and
+        // waking under the lock are allowed.
         unsafe {
-            let list = &raw mut (*head).head;
-            if (*list).next != list {
+            if has_waiters(head) {
                 bindings::__wake_up_locked_key(
                     head,
                     bindings::TASK_NORMAL,
