@@ -123,11 +123,6 @@ impl Counter {
         self.mode
     }
 
-    /// Whether a read now would succeed.
-    pub(crate) fn readable(&self) -> bool {
-        self.count != 0
-    }
-
     /// The value [`Counter::read`] would return now, without taking it.
     pub(crate) fn next_read(&self) -> Option<u64> {
         match (self.count, self.mode) {
@@ -142,13 +137,7 @@ impl Counter {
     /// On success returns the value and the events that became true, which
     /// the caller wakes waiters with: room to write.
     pub(crate) fn read(&mut self) -> Result<(u64, Events), Refused> {
-        if self.count == 0 {
-            return Err(Refused::WouldBlock);
-        }
-        let value = match self.mode {
-            Mode::Counter { semaphore: true } => 1,
-            Mode::Counter { semaphore: false } | Mode::Mailbox => self.count,
-        };
+        let value = self.next_read().ok_or(Refused::WouldBlock)?;
         self.count -= value;
         Ok((value, Events::WRITABLE))
     }
@@ -246,7 +235,7 @@ mod tests {
         let mut c = counter(COUNTER, 0);
         assert_eq!(c.write(0), Ok(Events::READABLE));
         assert_eq!(c.count(), 0);
-        assert!(!c.readable());
+        assert_eq!(c.next_read(), None);
     }
 
     #[test]
