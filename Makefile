@@ -113,7 +113,7 @@ shell: all
 # selftest in the VM, then judge the KTAP and the console on the host.
 check: all
 	@$(TOP)/qemu/check --kernel $(KDIR_NOW) --ksrc $(KSRC_NOW) --module $(KO) \
-		--lint "$(MAKE) -s" --timeout $(VM_TIMEOUT) -- $(GUEST_FILES) $(RUN_ARGS)
+		--make "$(MAKE) -s" --lints "$(LINTS)" --timeout $(VM_TIMEOUT) -- $(GUEST_FILES) $(RUN_ARGS)
 
 # `make bench`: pollcount side by side with eventfd, figures only.
 BENCH_ITERATIONS ?= 100000
@@ -141,7 +141,8 @@ gdb: kdir
 	@$(TOP)/qemu/gdb --kernel $(KDIR_NOW) --module $(KO) --port $(GDB_PORT) -- $(GDB_ARGS)
 
 # `make trace`: one epoll_ctl(ADD), write and epoll_wait under the
-# function_graph tracer, level- and edge-triggered, rendered as call graphs.
+# function_graph tracer, level- and edge-triggered and with a thread already
+# asleep in epoll_wait(), rendered as call graphs.
 trace: all
 	@mkdir -p $(OUT)/trace
 	@echo "  tracing pollcount-epoll-path in the VM (log: $(OUT)/trace/console.log)"
@@ -151,7 +152,9 @@ trace: all
 	@$(TOP)/qemu/epoll-trace --ktap $(OUT)/trace/console.log
 
 # --- lints -------------------------------------------------------------------
-lint: rustfmt clippy unsafe tools
+# Each is a target of its own; `make check` runs and counts them one by one.
+LINTS := rustfmt clippy unsafe tools
+lint: $(LINTS)
 
 # The host tools that judge `make check` have tests of their own.
 tools:

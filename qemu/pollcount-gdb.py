@@ -21,7 +21,6 @@ The module file is $POLLCOUNT_KO (qemu/gdb sets it).
 """
 
 import os
-import re
 import subprocess
 
 import gdb
@@ -40,8 +39,6 @@ def module_functions():
              if len(f) == 3 and f[1] in "tT"]
     demangled = subprocess.run([LLVM + "llvm-cxxfilt"] + names,
                                capture_output=True, text=True, check=True).stdout.splitlines()
-    # Drop the crate hash suffix noise (`B6_`-style back references are
-    # already resolved by the demangler).
     return list(zip(names, demangled))
 
 
