@@ -15,7 +15,13 @@
 
 TOP        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 OUT        := $(TOP)/build
-MODULE_OUT := $(OUT)/module
+# Which of our kernels (qemu/kernel-FLAVOUR.config): `check`, with lockdep,
+# KASAN, kmemleak, UBSAN and fault injection, for everything but `bench`,
+# which builds and boots the production-like `bench` kernel. Each flavour
+# has its own module build: build/ for check, build/bench/ for bench.
+FLAVOUR    ?= check
+FOUT       := $(if $(filter check,$(FLAVOUR)),$(OUT),$(OUT)/$(FLAVOUR))
+MODULE_OUT := $(FOUT)/module
 CLIPPY_OUT := $(OUT)/clippy
 BIN        := $(OUT)/bin
 KO         := $(MODULE_OUT)/rust/pollcount.ko
@@ -41,8 +47,8 @@ RUSTFMT       ?= rustfmt
 endif
 
 # The kernel build directory, as resolved by the `kdir` step.
-KDIR_NOW = $$(cat $(OUT)/kdir)
-KSRC_NOW = $$(cat $(OUT)/ksrc)
+KDIR_NOW = $$(cat $(FOUT)/kdir)
+KSRC_NOW = $$(cat $(FOUT)/ksrc)
 
 CC_USER   ?= gcc
 USER_CFLAGS := -O2 -g -static -Wall -Wextra -Werror -pthread -I$(TOP)/include/uapi
@@ -68,14 +74,14 @@ provision:
 # into build/ksrc): ours, provisioned and built when missing or stale, or
 # the user's KDIR, checked for Rust support.
 kdir:
-	@mkdir -p $(OUT)
+	@mkdir -p $(FOUT)
 ifeq ($(KDIR),)
 	@$(TOP)/qemu/provision
-	@$(TOP)/qemu/kernel >$(OUT)/kdir.new && mv $(OUT)/kdir.new $(OUT)/kdir
+	@$(TOP)/qemu/kernel $(FLAVOUR) >$(FOUT)/kdir.new && mv $(FOUT)/kdir.new $(FOUT)/kdir
 else
-	@$(TOP)/qemu/check-kdir "$(KDIR)" >$(OUT)/kdir.new && mv $(OUT)/kdir.new $(OUT)/kdir
+	@$(TOP)/qemu/check-kdir "$(KDIR)" >$(FOUT)/kdir.new && mv $(FOUT)/kdir.new $(FOUT)/kdir
 endif
-	@d=$$(cat $(OUT)/kdir); if [ -e "$$d/source" ]; then readlink -f "$$d/source"; else echo "$$d"; fi >$(OUT)/ksrc
+	@d=$$(cat $(FOUT)/kdir); if [ -e "$$d/source" ]; then readlink -f "$$d/source"; else echo "$$d"; fi >$(FOUT)/ksrc
 
 kernel: kdir
 
