@@ -167,24 +167,6 @@ impl Counter {
         Ok(Events::READABLE)
     }
 
-    /// Puts back a value [`Counter::read`] returned but that could not be
-    /// delivered (the copy to userspace faulted), so that no count is lost.
-    ///
-    /// Returns the events that became true, or `None` if the value no longer
-    /// fits because writers filled the counter meanwhile; then the state is
-    /// left as it is.
-    pub(crate) fn unread(&mut self, value: u64) -> Option<Events> {
-        let fits = match self.mode {
-            Mode::Counter { .. } => self
-                .count
-                .checked_add(value)
-                .filter(|&sum| sum <= COUNT_MAX || self.count == 0),
-            Mode::Mailbox => (self.count == 0).then_some(value),
-        };
-        self.count = fits?;
-        Some(Events::READABLE)
-    }
-
     /// What `poll` reports: readable when a read would not block, writable
     /// when a write of 1 would not block, `ERR` at [`COUNT_OVERFLOW`].
     pub(crate) fn events(&self) -> Events {
@@ -335,29 +317,6 @@ mod tests {
         assert_eq!(Events::WRITABLE.bits(), 0x104);
         assert!(Events::READABLE.contains(Events::IN));
         assert!(!Events::READABLE.contains(Events::OUT));
-    }
-
-    #[test]
-    fn unread_restores_what_fits() {
-        let mut c = counter(COUNTER, 5);
-        assert_eq!(c.read(), Ok((5, Events::WRITABLE)));
-        assert_eq!(c.write(2), Ok(Events::READABLE));
-        assert_eq!(c.unread(5), Some(Events::READABLE));
-        assert_eq!(c.count(), 7);
-
-        let mut c = counter(COUNTER, COUNT_MAX);
-        assert_eq!(c.unread(1), None);
-        assert_eq!(c.count(), COUNT_MAX);
-
-        // An initial COUNT_OVERFLOW read and put back into an empty counter.
-        let mut c = counter(COUNTER, 0);
-        assert_eq!(c.unread(COUNT_OVERFLOW), Some(Events::READABLE));
-        assert_eq!(c.count(), COUNT_OVERFLOW);
-
-        let mut c = counter(Mode::Mailbox, 0);
-        assert_eq!(c.unread(3), Some(Events::READABLE));
-        assert_eq!(c.unread(4), None);
-        assert_eq!(c.count(), 3);
     }
 
     #[test]

@@ -54,14 +54,16 @@ mod glue;
 
 use counter::{Counter, Mode, Refused};
 use glue::{
-    file_ops::{install_anon_file, MiscRegistration, PollFile},
-    user::write_u64_nofault,
+    file_ops::{
+        install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile, PollKiocb,
+    },
     wait_queue::WaitQueue,
 };
 use kernel::{
     bindings,
-    fs::File,
+    fs::{File, LocalFile},
     ioctl::_IOW,
+    iov::IovIterDest,
     prelude::*,
     seq_file::SeqFile,
     seq_print, static_lock_class,
@@ -176,42 +178,10 @@ impl Pollcount {
         )?;
         Ok(fd as isize)
     }
-
-    /// The slow path of `read`: the buffer's page was not present, or the
-    /// buffer is bad. Checks the buffer by rewriting its own bytes (which
-    /// faults the page in, or fails with `EFAULT` before anything is
-    /// taken), then takes the value and copies it with faults allowed.
-    fn read_faulting(&self, file: &File, buf: UserPtr) -> Result<usize> {
-        probe_user_buffer(buf)?;
-        let value = self.counter.lock_until(nonblocking(file), |counter| {
-            let (value, woken) = counter.read().ok()?;
-            counter.wake_up_poll(woken.bits());
-            Some(value)
-        })?;
-        if let Err(err) = UserSlice::new(buf, VALUE_SIZE).writer().write(&value) {
-            // Only a munmap() racing with this read gets here, after the
-            // probe passed. Put the value back; it is lost only if writers
-            // filled the counter meanwhile (`Counter::unread`).
-            let mut counter = self.counter.lock();
-            if let Some(woken) = counter.unread(value) {
-                counter.wake_up_poll(woken.bits());
-            }
-            return Err(err);
-        }
-        Ok(VALUE_SIZE)
-    }
 }
 
-fn nonblocking(file: &File) -> bool {
+fn nonblocking(file: &LocalFile) -> bool {
     file.flags() & bindings::O_NONBLOCK != 0
-}
-
-/// Checks that the user buffer is readable and writable by rewriting its
-/// own bytes: a bad pointer then fails before the counter is touched.
-fn probe_user_buffer(buf: UserPtr) -> Result {
-    let (mut reader, mut writer) = UserSlice::new(buf, VALUE_SIZE).reader_writer();
-    let current: u64 = reader.read()?;
-    writer.write(&current)
 }
 
 impl PollFile for Pollcount {
@@ -226,37 +196,43 @@ impl PollFile for Pollcount {
         &self.counter
     }
 
-    /// eventfd's read: `EINVAL` for a short buffer, then wait (or `EAGAIN`)
-    /// until readable, then `EFAULT` for a bad buffer. Unlike eventfd, a
-    /// bad buffer loses no count.
+    /// eventfd's read: `EINVAL` for a buffer shorter than 8 bytes in all
+    /// (split across iovecs or not), then wait (or `EAGAIN`, also for
+    /// `IOCB_NOWAIT`) until readable, then `EFAULT` for a bad buffer.
     ///
-    /// The value is copied out while the lock is held, with page faults
-    /// disabled, and taken from the counter only if that copy worked: one
-    /// critical section, nothing to undo. Only a buffer whose page is not
-    /// present (or a bad one) takes the slow path.
-    fn read(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
-        if len < VALUE_SIZE {
+    /// Unlike eventfd, a value is taken only once it has been delivered, so
+    /// a bad buffer loses nothing: the value is copied out under the lock
+    /// with page faults disabled, and taken only if that copy worked. If
+    /// the destination's page is not present, the lock is dropped, the page
+    /// is faulted in without being written, and the read starts again;
+    /// meanwhile the value stays in the counter for anyone else.
+    fn read_iter(kiocb: PollKiocb<'_, Self>, dest: &mut IovIterDest<'_>) -> Result<usize> {
+        if dest.len() < VALUE_SIZE {
             return Err(EINVAL);
         }
-        let delivered = self.counter.lock_until(nonblocking(file), |counter| {
-            let value = counter.next_read()?;
-            if write_u64_nofault(buf, value).is_err() {
-                return Some(false);
+        let this = kiocb.file();
+        let nonblocking = kiocb.nonblocking();
+        loop {
+            let delivered = this.counter.lock_until(nonblocking, |counter| {
+                let value = counter.next_read()?;
+                if !dest.copy_nofault(&value.to_ne_bytes()) {
+                    return Some(false);
+                }
+                if let Ok((_, woken)) = counter.read() {
+                    counter.wake_up_poll(woken.bits());
+                }
+                Some(true)
+            })?;
+            if delivered {
+                return Ok(VALUE_SIZE);
             }
-            let (_, woken) = counter.read().ok()?;
-            counter.wake_up_poll(woken.bits());
-            Some(true)
-        })?;
-        if delivered {
-            Ok(VALUE_SIZE)
-        } else {
-            self.read_faulting(file, buf)
+            dest.fault_in_writeable(VALUE_SIZE)?;
         }
     }
 
     /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`
     /// for a value no write may carry, then wait (or `EAGAIN`) for room.
-    fn write(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
+    fn write(&self, file: &LocalFile, buf: UserPtr, len: usize) -> Result<usize> {
         if len != VALUE_SIZE {
             return Err(EINVAL);
         }

@@ -19,18 +19,37 @@
  * poll: EPOLLIN|EPOLLRDNORM when a read would not block, EPOLLOUT|EPOLLWRNORM
  * when a write of 1 would not, EPOLLERR at a count of 0xffffffffffffffff
  * (reachable only through an initial count).
+ *
+ * Every door to an eventfd works the same: read/readv/preadv2 (RWF_NOWAIT:
+ * EAGAIN instead of blocking), write (writev: one value per segment;
+ * pwritev2(RWF_NOWAIT): EOPNOTSUPP), select/poll/epoll, io_uring reads,
+ * writes and polls, aio IOCB_CMD_POLL. pread/pwrite: ESPIPE; lseek: a
+ * no-op. Only kernel users of eventfd (IORING_REGISTER_EVENTFD, aio's
+ * IOCB_FLAG_RESFD, KVM irqfd, vhost) refuse a pollcount fd: they accept
+ * only the kernel's own eventfd files (EINVAL).
  */
 #ifndef _UAPI_LINUX_POLLCOUNT_H
 #define _UAPI_LINUX_POLLCOUNT_H
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
+/*
+ * O_NONBLOCK and O_CLOEXEC differ between architectures (alpha, mips,
+ * parisc, sparc), so the flags are defined as them, as <linux/eventfd.h>
+ * defines EFD_NONBLOCK and EFD_CLOEXEC. They come from <linux/fcntl.h>,
+ * included here unless libc's <fcntl.h> (same values) came first: the two
+ * cannot both be included (each defines struct flock), so a program that
+ * wants libc's includes it before this header.
+ */
+#ifndef O_NONBLOCK
+#include <linux/fcntl.h>
+#endif
 
 /* Creation flags. */
 #define POLLCOUNT_SEMAPHORE	(1 << 0)	/* == EFD_SEMAPHORE */
 #define POLLCOUNT_MAILBOX	(1 << 1)	/* one-slot mailbox; not with SEMAPHORE */
-#define POLLCOUNT_NONBLOCK	00004000	/* == O_NONBLOCK (x86, arm, most) */
-#define POLLCOUNT_CLOEXEC	02000000	/* == O_CLOEXEC (x86, arm, most) */
+#define POLLCOUNT_NONBLOCK	O_NONBLOCK	/* == EFD_NONBLOCK */
+#define POLLCOUNT_CLOEXEC	O_CLOEXEC	/* == EFD_CLOEXEC */
 
 /**
  * struct pollcount_create - argument of POLLCOUNT_IOC_CREATE

@@ -18,11 +18,12 @@
 //! `.owner` is set, so every open file pins the module: `rmmod` fails with
 //! `EBUSY` until the last file is released.
 
-use core::{ffi::c_void, marker::PhantomData};
+use core::marker::PhantomData;
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
-    fs::{file::FileDescriptorReservation, File},
+    fs::{file::FileDescriptorReservation, File, Kiocb, LocalFile},
+    iov::IovIterDest,
     module::this_module,
     prelude::*,
     seq_file::SeqFile,
@@ -31,7 +32,14 @@ use kernel::{
     uaccess::UserPtr,
 };
 
+use super::c_helpers::{
+    pollcount_anon_inode_getfile, pollcount_copy_to_iter_nofault, pollcount_file_mode_like_eventfd,
+    pollcount_kiocb_nowait,
+};
 use super::wait_queue::WaitQueue;
+
+/// The `kiocb` of a [`PollFile`]'s `read_iter`.
+pub(crate) type PollKiocb<'a, T> = Kiocb<'a, Pin<KBox<T>>>;
 
 /// The private data of a pollable file: one per open file description,
 /// shared by every fd (dup, fork, fd passing) that refers to it.
@@ -46,11 +54,15 @@ pub(crate) trait PollFile: Sized + Send + Sync {
     /// lives exactly as long as the file.
     fn wait_queue(&self) -> &WaitQueue<Self::State>;
 
-    /// `read(2)` of `len` bytes into the user buffer `buf`.
-    fn read(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize>;
+    /// `read_iter`: `read(2)`, `readv(2)`, `preadv2(2)` (`RWF_NOWAIT`),
+    /// io_uring and aio reads, into `dest`. The file's data is
+    /// `kiocb.file()`; [`KiocbExt::nonblocking`] says whether it may block.
+    fn read_iter(kiocb: PollKiocb<'_, Self>, dest: &mut IovIterDest<'_>) -> Result<usize>;
 
-    /// `write(2)` of `len` bytes from the user buffer `buf`.
-    fn write(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize>;
+    /// `write(2)` of `len` bytes from the user buffer `buf`. A plain
+    /// `write`, as eventfd's: `writev` runs it once per segment, and
+    /// `RWF_NOWAIT` is `EOPNOTSUPP`.
+    fn write(&self, file: &LocalFile, buf: UserPtr, len: usize) -> Result<usize>;
 
     /// The poll mask (`EPOLLIN`, ...). The file is already registered on
     /// [`PollFile::wait_queue`] when this runs.
@@ -92,8 +104,12 @@ impl<T: PollFile> FileOps<T> {
             Ok(data) => {
                 // The private data changes type, from the miscdevice to `T`:
                 // every other callback reads it as `T`.
-                // SAFETY: open may set the private data of the file it opens.
-                unsafe { (*file).private_data = data.into_foreign() };
+                // SAFETY: open may set the private data and the mode of the
+                // file it opens.
+                unsafe {
+                    (*file).private_data = data.into_foreign();
+                    pollcount_file_mode_like_eventfd(file);
+                }
                 0
             }
             Err(err) => err.to_errno(),
@@ -112,19 +128,18 @@ impl<T: PollFile> FileOps<T> {
 
     /// # Safety
     ///
-    /// `file` is an open file of these operations; `buf` is a user pointer.
-    unsafe extern "C" fn read(
-        file: *mut bindings::file,
-        buf: *mut c_char,
-        len: usize,
-        _pos: *mut bindings::loff_t,
+    /// `iocb` is a valid kiocb for a read of an open file of these
+    /// operations, and `iter` a valid destination iterator, both for the call.
+    unsafe extern "C" fn read_iter(
+        iocb: *mut bindings::kiocb,
+        iter: *mut bindings::iov_iter,
     ) -> isize {
-        // SAFETY: `file` is open with `T` private data (caller).
-        let data = unsafe { Self::data(file) };
-        // SAFETY: `file` is valid for this call; no fdget_pos region is
-        // relied on (the position is not used).
-        let file = unsafe { File::from_raw_file(file) };
-        match data.read(file, UserPtr::from_ptr(buf.cast()), len) {
+        // SAFETY: `iocb` is valid for the call and its file's private data is
+        // a `Pin<KBox<T>>`, released only after every read returned (caller).
+        let kiocb = unsafe { PollKiocb::<T>::from_raw(iocb) };
+        // SAFETY: `iter` is a valid destination iterator for the call (caller).
+        let dest = unsafe { IovIterDest::from_raw(iter) };
+        match T::read_iter(kiocb, dest) {
             Ok(n) => n as isize,
             Err(err) => err.to_errno() as isize,
         }
@@ -141,8 +156,10 @@ impl<T: PollFile> FileOps<T> {
     ) -> isize {
         // SAFETY: `file` is open with `T` private data (caller).
         let data = unsafe { Self::data(file) };
-        // SAFETY: `file` is valid for this call; the position is not used.
-        let file = unsafe { File::from_raw_file(file) };
+        // SAFETY: `file` is valid for this call. A write runs without
+        // `fdget_pos()`'s position lock (the file is not `FMODE_ATOMIC_POS`),
+        // so it gets a `LocalFile`, which promises nothing about other threads.
+        let file = unsafe { LocalFile::from_raw_file(file) };
         match data.write(file, UserPtr::from_ptr(buf.cast_mut().cast()), len) {
             Ok(n) => n as isize,
             Err(err) => err.to_errno() as isize,
@@ -199,7 +216,7 @@ impl<T: PollFile> FileOps<T> {
         owner: this_module::<crate::LocalModule>().as_ptr(),
         open: Some(Self::open),
         release: Some(Self::release),
-        read: Some(Self::read),
+        read_iter: Some(Self::read_iter),
         write: Some(Self::write),
         poll: Some(Self::poll),
         unlocked_ioctl: Some(Self::ioctl),
@@ -269,20 +286,9 @@ impl<T: PollFile> PinnedDrop for MiscRegistration<T> {
     }
 }
 
-extern "C" {
-    // `<linux/anon_inodes.h>` is not in the kernel crate's bindings. The
-    // structs are passed as `void *`: rustc cannot prove `struct file`
-    // FFI-safe (it embeds an empty struct), which is harmless for pointers.
-    fn anon_inode_getfile(
-        name: *const c_char,
-        fops: *const c_void,
-        private: *mut c_void,
-        flags: c_int,
-    ) -> *mut c_void;
-}
-
 /// Makes an anonymous file (`anon_inode:<name>`) holding `data` and installs
-/// it in a new fd, as `eventfd2()` does; returns the fd.
+/// it in a new fd, as `eventfd2()` does, with eventfd's `FMODE_NOWAIT`;
+/// returns the fd.
 ///
 /// `flags` may hold `O_NONBLOCK` (for the file) and `O_CLOEXEC` (for the
 /// fd); the file is opened `O_RDWR`.
@@ -298,14 +304,13 @@ pub(crate) fn install_anon_file<T: PollFile>(
     // file's data from now on (freed by `release`). On success this takes a
     // module reference through `.owner`.
     let file = unsafe {
-        anon_inode_getfile(
+        pollcount_anon_inode_getfile(
             name.as_char_ptr(),
-            core::ptr::from_ref(FileOps::<T>::table()).cast(),
+            FileOps::<T>::table(),
             private,
             file_flags as c_int,
         )
-    }
-    .cast::<bindings::file>();
+    };
     let file = match from_err_ptr(file).ok().and_then(core::ptr::NonNull::new) {
         Some(file) => file,
         None => {
@@ -320,4 +325,62 @@ pub(crate) fn install_anon_file<T: PollFile>(
     let fd = reservation.reserved_fd();
     reservation.fd_install(file);
     Ok(fd)
+}
+
+/// What a `read_iter` needs from its `kiocb` beyond the kernel crate's
+/// `Kiocb` accessors.
+pub(crate) trait KiocbExt {
+    /// Whether the read must not block: the file is `O_NONBLOCK`, or the
+    /// caller set `IOCB_NOWAIT` (`RWF_NOWAIT`, io_uring's first attempt,
+    /// aio). Either way, `EAGAIN` instead of a sleep.
+    fn nonblocking(&self) -> bool;
+}
+
+impl<T: PollFile> KiocbExt for PollKiocb<'_, T> {
+    fn nonblocking(&self) -> bool {
+        let iocb = self.as_raw();
+        // SAFETY: the kiocb is valid while `self` lives (`Kiocb::from_raw`'s
+        // contract), and so is its open file `ki_filp`; `ki_flags` is fixed
+        // for the call, and `LocalFile::flags` reads `f_flags` as fcntl may
+        // change it concurrently.
+        unsafe {
+            pollcount_kiocb_nowait(iocb)
+                || LocalFile::from_raw_file((*iocb).ki_filp).flags() & bindings::O_NONBLOCK != 0
+        }
+    }
+}
+
+/// Copies into a read's destination that the kernel crate's `IovIterDest`
+/// lacks.
+pub(crate) trait IovIterDestExt {
+    /// Copies all of `bytes` without sleeping, so it may run under a
+    /// spinlock: page faults are disabled, so a destination page that is
+    /// not present fails the copy. Returns false, with nothing consumed from
+    /// the iterator, if any byte could not be copied.
+    fn copy_nofault(&mut self, bytes: &[u8]) -> bool;
+
+    /// Faults in the first `len` bytes of the destination for writing,
+    /// without writing them (`fault_in_iov_iter_writeable()`), so that a
+    /// following [`IovIterDestExt::copy_nofault`] can succeed. `EFAULT` if
+    /// some of it cannot be mapped writable.
+    fn fault_in_writeable(&mut self, len: usize) -> Result;
+}
+
+impl IovIterDestExt for IovIterDest<'_> {
+    fn copy_nofault(&mut self, bytes: &[u8]) -> bool {
+        // SAFETY: `as_raw` is a valid destination iterator; `bytes` is valid
+        // for reads of its length; the helper never sleeps.
+        unsafe { pollcount_copy_to_iter_nofault(bytes.as_ptr().cast(), bytes.len(), self.as_raw()) }
+    }
+
+    fn fault_in_writeable(&mut self, len: usize) -> Result {
+        // SAFETY: `as_raw` is a valid iterator; the call only reads it, and
+        // may sleep (no lock is held: `&mut self` is not under a guard).
+        let missing = unsafe { bindings::fault_in_iov_iter_writeable(self.as_raw(), len) };
+        if missing == 0 {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    }
 }

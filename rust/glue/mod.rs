@@ -5,12 +5,15 @@
 //! the rest of the module is safe Rust (`make lint` checks that).
 //!
 //! * [`wait_queue`]: a wait queue whose spinlock guards a value, with keyed
-//!   wakeups, as in `fs/eventfd.c`.
+//!   wakeups and eventfd's locked wait, as in `fs/eventfd.c`.
 //! * [`file_ops`]: the `file_operations` vtable (with `poll`, which the
-//!   kernel crate's `MiscDevice` lacks), the misc device registration, and
-//!   anonymous files installed in new fds.
-//! * [`user`]: a copy to userspace that may run under a spinlock.
+//!   kernel crate's `MiscDevice` lacks, and `read_iter`), the misc device
+//!   registration, anonymous files installed in new fds, and what a
+//!   `read_iter` needs beyond the kernel crate's `Kiocb` and `IovIterDest`.
+//! * `c_helpers` and `helpers.c`: the few inline C functions and macros
+//!   that bindgen cannot reach (`spin_lock_irq`, `pagefault_disable`,
+//!   `FMODE_NOWAIT`, `IOCB_NOWAIT`).
 
+mod c_helpers;
 pub(crate) mod file_ops;
-pub(crate) mod user;
 pub(crate) mod wait_queue;

@@ -16,6 +16,7 @@
 //! more at close: `eventpoll_release()` unhooks every epoll item before the
 //! file's `release` frees the queue.
 
+use super::c_helpers::{pollcount_spin_lock_irq, pollcount_spin_unlock_irq};
 use core::{
     cell::UnsafeCell,
     ffi::c_void,
@@ -70,15 +71,14 @@ impl<T> WaitQueue<T> {
         self.head.get()
     }
 
-    /// Takes the wait queue's lock.
-    ///
-    /// Plain `spin_lock`, not `spin_lock_irq` as in eventfd: eventfd can be
-    /// signalled from interrupts (`eventfd_signal()`), pollcount only from
-    /// syscalls, and the wait queue's own users (`add_wait_queue()`,
-    /// `__wake_up()`, ...) all disable interrupts themselves.
+    /// Takes the wait queue's lock, with interrupts disabled (`spin_lock_irq`),
+    /// as eventfd does: aio's `IOCB_CMD_POLL` takes a file's wait queue lock
+    /// under its hardirq-safe `ctx_lock`, so the lock must be irq-safe
+    /// everywhere. Callers run in syscalls, with interrupts enabled.
     pub(crate) fn lock(&self) -> WaitQueueGuard<'_, T> {
-        // SAFETY: `head` is initialised (type invariant), so its lock is a valid spinlock.
-        unsafe { bindings::spin_lock(&raw mut (*self.head()).lock) };
+        // SAFETY: `head` is initialised (type invariant), so its lock is a
+        // valid spinlock; interrupts are enabled here (the helper asserts it).
+        unsafe { pollcount_spin_lock_irq(&raw mut (*self.head()).lock) };
         // INVARIANT: the lock is held until the guard drops.
         WaitQueueGuard {
             queue: self,
@@ -93,48 +93,47 @@ impl<T> WaitQueue<T> {
     /// `ERESTARTSYS` when a signal arrives first: the syscall then restarts
     /// or fails with `EINTR`, as `SA_RESTART` decides. `attempt` changes
     /// nothing when it returns `None`, so an interrupted wait loses nothing.
+    ///
+    /// This is eventfd's `wait_event_interruptible_locked_irq()`: the lock
+    /// is taken once and held except while asleep. `do_wait_intr_irq()`
+    /// queues the entry, sets the task state and checks for signals under
+    /// the lock, and drops it only around `schedule()`; a waker needs the
+    /// same lock to change the value, so no wakeup can slip in between the
+    /// failed attempt and the sleep.
     pub(crate) fn lock_until<R>(
         &self,
         nonblocking: bool,
         mut attempt: impl FnMut(&mut WaitQueueGuard<'_, T>) -> Option<R>,
     ) -> Result<R> {
+        let mut guard = self.lock();
         // The common case: no wait, one lock round trip.
-        if let Some(done) = attempt(&mut self.lock()) {
+        if let Some(done) = attempt(&mut guard) {
             return Ok(done);
         }
         if nonblocking {
             return Err(EAGAIN);
         }
-
-        // `___wait_event()`: queue, set the task state, check, sleep. Being
-        // queued before checking is what makes a wakeup between the check
-        // and `schedule()` impossible to miss.
         let wait = Opaque::<bindings::wait_queue_entry>::uninit();
         // SAFETY: `wait` is valid for writes; this initialises it for the
-        // current task with `autoremove_wake_function`.
+        // current task with `autoremove_wake_function`, which dequeues it
+        // when it wakes the task.
         unsafe { bindings::init_wait_entry(wait.get(), 0) };
         let result = loop {
-            // SAFETY: `head` and `wait` are initialised; `wait` stays in place
-            // on this stack frame until `finish_wait()` below dequeues it.
-            let interrupted = unsafe {
-                bindings::prepare_to_wait_event(
-                    self.head(),
-                    wait.get(),
-                    bindings::TASK_INTERRUPTIBLE as c_int,
-                )
-            } != 0;
-            if let Some(done) = attempt(&mut self.lock()) {
-                break Ok(done);
-            }
-            if interrupted {
+            // SAFETY: the lock is held (the guard), as `do_wait_intr_irq()`
+            // requires; it returns with the lock held again, and the guard is
+            // not used while the lock is dropped around `schedule()`. `wait`
+            // stays on this stack frame until `finish_wait()` below.
+            if unsafe { bindings::do_wait_intr_irq(self.head(), wait.get()) } != 0 {
                 break Err(ERESTARTSYS);
             }
-            // SAFETY: no spinlock is held here (the guard above was dropped at
-            // the end of its statement), so this task may sleep.
-            unsafe { bindings::schedule() };
+            if let Some(done) = attempt(&mut guard) {
+                break Ok(done);
+            }
         };
-        // SAFETY: `wait` was initialised above and is queued on `head` or
-        // not; this dequeues it if needed and sets the task running again.
+        drop(guard);
+        // SAFETY: `wait` was initialised above. Its wakeup usually dequeued
+        // it already (then this takes no lock); after a signal it is still
+        // queued, and this dequeues it. Either way the task runs again.
         unsafe { bindings::finish_wait(self.head(), wait.get()) };
         result
     }
@@ -230,8 +229,9 @@ impl<T> DerefMut for WaitQueueGuard<'_, T> {
 
 impl<T> Drop for WaitQueueGuard<'_, T> {
     fn drop(&mut self) {
-        // SAFETY: the lock is held by this thread (type invariant).
-        unsafe { bindings::spin_unlock(&raw mut (*self.queue.head()).lock) };
+        // SAFETY: the lock is held by this thread (type invariant), taken
+        // with `spin_lock_irq` by `WaitQueue::lock`.
+        unsafe { pollcount_spin_unlock_irq(&raw mut (*self.queue.head()).lock) };
     }
 }
 

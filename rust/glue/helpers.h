@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers for pollcount's Rust glue (rust/glue/c_helpers.rs declares them
+ * to Rust). Each wraps an inline function or a macro the kernel crate's
+ * bindings cannot reach: bindgen neither calls inline functions nor
+ * evaluates the casts in macros like FMODE_NOWAIT. Upstream, these would be
+ * rust/helpers/ entries; Rust binder keeps its own C files the same way.
+ */
+#ifndef POLLCOUNT_HELPERS_H
+#define POLLCOUNT_HELPERS_H
+
+#include <linux/fs.h>
+#include <linux/spinlock.h>
+#include <linux/uio.h>
+
+void pollcount_spin_lock_irq(spinlock_t *lock);
+void pollcount_spin_unlock_irq(spinlock_t *lock);
+bool pollcount_copy_to_iter_nofault(const void *from, size_t bytes, struct iov_iter *iter);
+bool pollcount_kiocb_nowait(const struct kiocb *iocb);
+void pollcount_file_mode_like_eventfd(struct file *file);
+struct file *pollcount_anon_inode_getfile(const char *name, const struct file_operations *fops,
+					  void *priv, int flags);
+
+#endif /* POLLCOUNT_HELPERS_H */

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The doors to a counter besides read(2) and write(2) of 8 bytes: readv,
+ * preadv2 with RWF_NOWAIT, pread/pwrite, writev, pwritev2, and reads into
+ * memory that is not there yet or goes away meanwhile. Written once and run
+ * against eventfd and every pollcount backend (pollcount_backend.h): reads
+ * go through read_iter in both, writes through a plain write.
+ */
+#include <sys/mman.h>
+#include <sys/uio.h>
+
+#include "kselftest_harness.h"
+#include "pollcount_backend.h"
+
+FIXTURE(io)
+{
+	int fd;		/* blocking counter at 0 */
+	int nb;		/* non-blocking counter at 0 */
+};
+
+FIXTURE_VARIANT(io)
+{
+	enum backend b;
+};
+
+BACKEND_VARIANTS(io);
+
+FIXTURE_SETUP(io)
+{
+	SKIP_IF_ABSENT(variant->b);
+	self->fd = backend_make(variant->b, 0, 0);
+	ASSERT_LE(0, self->fd) TH_LOG("make: %s", strerror(errno));
+	self->nb = backend_make(variant->b, 0, EFD_NONBLOCK);
+	ASSERT_LE(0, self->nb) TH_LOG("make nonblock: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(io)
+{
+	close(self->fd);
+	close(self->nb);
+}
+
+/*
+ * Takes the counter's value without blocking, whatever the fd's O_NONBLOCK
+ * (RWF_NOWAIT); sets *err to errno, else to 0.
+ */
+static uint64_t take_nowait(int fd, int *err)
+{
+	uint64_t v = 0;
+	struct iovec iov = { &v, 8 };
+
+	*err = preadv2(fd, &iov, 1, -1, RWF_NOWAIT) == 8 ? 0 : errno;
+	return v;
+}
+
+#define DRAIN(fd, err) take_nowait(fd, err)
+
+TEST_F(io, readv_of_two_4_byte_halves_reads_one_value)
+{
+	uint32_t lo = 0xdeadbeef, hi = 0xdeadbeef;
+	struct iovec iov[2] = { { &lo, 4 }, { &hi, 4 } };
+	uint64_t v;
+	int err;
+
+	ASSERT_EQ(8, write_u64(self->nb, 5));
+	EXPECT_EQ(8, readv(self->nb, iov, 2));
+	memcpy(&v, &lo, 4);
+	memcpy((char *)&v + 4, &hi, 4);
+	EXPECT_EQ(5, v);
+	DRAIN(self->nb, &err);
+	EXPECT_EQ(EAGAIN, err);
+}
+
+TEST_F(io, readv_of_uneven_split_reads_one_value)
+{
+	unsigned char buf[8] = { 0 };
+	struct iovec iov[3] = { { buf, 1 }, { buf + 1, 2 }, { buf + 3, 5 } };
+	uint64_t v;
+
+	ASSERT_EQ(8, write_u64(self->nb, 0x0102030405060708ULL));
+	EXPECT_EQ(8, readv(self->nb, iov, 3));
+	memcpy(&v, buf, 8);
+	EXPECT_EQ(0x0102030405060708ULL, v);
+}
+
+/* Two 8-byte iovecs: one value, into the first; the blocking fd does not wait for a second. */
+TEST_F(io, readv_of_two_values_reads_one)
+{
+	uint64_t a = 0x5a5a5a5a5a5a5a5aULL, b = 0x5a5a5a5a5a5a5a5aULL;
+	struct iovec iov[2] = { { &a, 8 }, { &b, 8 } };
+	int err;
+
+	ASSERT_EQ(8, write_u64(self->fd, 5));
+	EXPECT_EQ(8, readv(self->fd, iov, 2));
+	EXPECT_EQ(5, a);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, b);
+	DRAIN(self->fd, &err);
+	EXPECT_EQ(EAGAIN, err);
+}
+
+TEST_F(io, readv_shorter_than_8_in_all_is_einval_and_keeps_count)
+{
+	char a[3], b[4];
+	struct iovec iov[2] = { { a, 3 }, { b, 4 } };
+	int err;
+
+	ASSERT_EQ(8, write_u64(self->nb, 9));
+	EXPECT_EQ(-1, readv(self->nb, iov, 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(9, DRAIN(self->nb, &err));
+	EXPECT_EQ(0, err);
+}
+
+TEST_F(io, preadv2_nowait_on_an_empty_blocking_counter_is_eagain)
+{
+	uint64_t v = 0x5a5a5a5a5a5a5a5aULL;
+	struct iovec iov = { &v, 8 };
+
+	EXPECT_EQ(-1, preadv2(self->fd, &iov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, v);
+	ASSERT_EQ(8, write_u64(self->fd, 3));
+	EXPECT_EQ(8, preadv2(self->fd, &iov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(3, v);
+}
+
+TEST_F(io, pread_and_pwrite_are_espipe)
+{
+	uint64_t v = 1;
+	struct iovec iov = { &v, 8 };
+	int err;
+
+	ASSERT_EQ(8, write_u64(self->nb, 6));
+	EXPECT_EQ(-1, pread(self->nb, &v, 8, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, pwrite(self->nb, &v, 8, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, preadv2(self->nb, &iov, 1, 0, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, pwritev2(self->nb, &iov, 1, 0, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	/* Nothing was taken or added. */
+	EXPECT_EQ(6, DRAIN(self->nb, &err));
+	EXPECT_EQ(0, err);
+}
+
+/* write is plain write: writev writes one value per segment, each of 8 bytes. */
+TEST_F(io, writev_writes_each_8_byte_segment)
+{
+	uint64_t a = 2, b = 3;
+	struct iovec iov[2] = { { &a, 8 }, { &b, 8 } };
+	int err;
+
+	if (is_mailbox(variant->b)) {
+		/* The second value waits for room: one segment only. */
+		EXPECT_EQ(8, writev(self->nb, iov, 1));
+		EXPECT_EQ(2, DRAIN(self->nb, &err));
+		return;
+	}
+	EXPECT_EQ(16, writev(self->nb, iov, 2));
+	EXPECT_EQ(5, DRAIN(self->nb, &err));
+}
+
+TEST_F(io, writev_of_4_byte_halves_is_einval)
+{
+	uint64_t v = 7;
+	struct iovec iov[2] = { { &v, 4 }, { (char *)&v + 4, 4 } };
+	int err;
+
+	EXPECT_EQ(-1, writev(self->nb, iov, 2));
+	EXPECT_EQ(EINVAL, errno);
+	DRAIN(self->nb, &err);
+	EXPECT_EQ(EAGAIN, err);
+}
+
+TEST_F(io, pwritev2_nowait_is_eopnotsupp)
+{
+	uint64_t v = 7;
+	struct iovec iov = { &v, 8 };
+	int err;
+
+	EXPECT_EQ(-1, pwritev2(self->fd, &iov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	DRAIN(self->fd, &err);
+	EXPECT_EQ(EAGAIN, err);
+	EXPECT_EQ(8, pwritev2(self->fd, &iov, 1, -1, 0));
+	EXPECT_EQ(7, DRAIN(self->fd, &err));
+}
+
+static uint64_t *fresh_page(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static bool page_resident(void *p)
+{
+	unsigned char vec = 0;
+
+	return mincore(p, 4096, &vec) == 0 && (vec & 1);
+}
+
+/* A read that ends in EAGAIN writes nothing: the page is not even faulted in. */
+TEST_F(io, eagain_leaves_an_untouched_page_untouched)
+{
+	uint64_t *page = fresh_page();
+
+	ASSERT_NE(NULL, page);
+	ASSERT_FALSE(page_resident(page));
+	EXPECT_EQ(-1, read(self->nb, page, 8));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_FALSE(page_resident(page));
+	munmap(page, 4096);
+}
+
+TEST_F(io, nonblocking_read_into_an_untouched_page_delivers)
+{
+	uint64_t *page = fresh_page();
+	int err;
+
+	ASSERT_NE(NULL, page);
+	ASSERT_EQ(8, write_u64(self->nb, 77));
+	EXPECT_EQ(8, read(self->nb, page, 8));
+	EXPECT_EQ(77, *page);
+	DRAIN(self->nb, &err);
+	EXPECT_EQ(EAGAIN, err);
+	munmap(page, 4096);
+}
+
+struct blocked_read {
+	int fd;
+	void *buf;
+	pid_t tid;
+	ssize_t ret;
+};
+
+static void *read_blocking(void *arg)
+{
+	struct blocked_read *r = arg;
+
+	announce_tid(&r->tid);
+	r->ret = read(r->fd, r->buf, 8);
+	return NULL;
+}
+
+/* A reader asleep on an empty counter, its buffer a page not yet present. */
+TEST_F(io, blocking_read_into_an_untouched_page_delivers)
+{
+	struct blocked_read r = { .fd = self->fd, .buf = fresh_page() };
+	pthread_t t;
+	int err;
+
+	ASSERT_NE(NULL, r.buf);
+	ASSERT_TRUE(start_blocked_thread(&t, read_blocking, &r, &r.tid));
+	EXPECT_FALSE(page_resident(r.buf));
+	ASSERT_EQ(8, write_u64(self->fd, 31));
+	pthread_join(t, NULL);
+	EXPECT_EQ(8, r.ret);
+	EXPECT_EQ(31, *(uint64_t *)r.buf);
+	DRAIN(self->fd, &err);
+	EXPECT_EQ(EAGAIN, err);
+	munmap(r.buf, 4096);
+}
+
+/*
+ * Conservation while the reader's buffer is unmapped and mapped again by
+ * another thread and a writer waits for room: every value pollcount hands
+ * out is either delivered or still in the counter. Values are 1 << 32 and
+ * are read with preadv2(RWF_NOWAIT) (the writer's fd blocks), low half
+ * into the flapping page, high half into stable memory, so the reader
+ * learns what it got without touching the page. eventfd takes a value before it copies, so an EFAULT loses it: the
+ * documented difference.
+ */
+#define ONE (1ULL << 32)
+#define FLAP_RACES 50		/* EFAULTs and deliveries to see before stopping */
+#define FLAP_SECONDS 60		/* ... or give up: the test then fails */
+
+struct flapper {
+	void *page;
+	volatile bool stop;
+	unsigned long flaps;
+	int error;		/* errno of a failed remap, else 0 */
+};
+
+/* Unmaps and remaps the page; NOREPLACE: never over a mapping that took the hole. */
+static void *flap_page(void *arg)
+{
+	struct flapper *f = arg;
+
+	while (!f->stop) {
+		munmap(f->page, 4096);
+		sched_yield();
+		if (mmap(f->page, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != f->page) {
+			f->error = errno;
+			break;
+		}
+		f->flaps++;
+		sched_yield();
+	}
+	return NULL;
+}
+
+struct writer {
+	int fd;
+	volatile bool stop;
+	volatile bool done;
+	unsigned long long written;
+};
+
+static void *write_ones(void *arg)
+{
+	struct writer *w = arg;
+
+	while (!w->stop && write_u64(w->fd, ONE) == 8)
+		w->written++;
+	w->done = true;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(io, unmapped_buffer_loses_no_value, 120)
+{
+	struct flapper f = { .page = fresh_page() };
+	struct writer w = { .fd = self->fd };
+	uint32_t hi;
+	struct iovec iov[2] = { { NULL, 4 }, { &hi, 4 } };
+	unsigned long long got = 0, delivered = 0, efaults = 0;
+	double deadline = now_s() + FLAP_SECONDS;
+	pthread_t ft, wt;
+	uint64_t v;
+	int err;
+
+	ASSERT_NE(NULL, f.page);
+	iov[0].iov_base = (char *)f.page + 4096 - 4;
+	ASSERT_EQ(0, pthread_create(&ft, NULL, flap_page, &f));
+	ASSERT_EQ(0, pthread_create(&wt, NULL, write_ones, &w));
+	while (!w.done) {
+		ssize_t n = preadv2(self->fd, iov, 2, -1, RWF_NOWAIT);
+
+		if (n == 8) {
+			got += hi;
+			delivered++;
+		} else if (errno == EFAULT) {
+			efaults++;
+		} else {
+			ASSERT_EQ(EAGAIN, errno);
+			sched_yield();
+		}
+		if ((efaults >= FLAP_RACES && delivered >= FLAP_RACES) || now_s() > deadline)
+			w.stop = true;
+	}
+	f.stop = true;
+	pthread_join(ft, NULL);
+	pthread_join(wt, NULL);
+	ASSERT_EQ(0, f.error) TH_LOG("remapping the page: %s", strerror(f.error));
+	/* What the racing reads left behind, read into stable memory. */
+	while ((v = take_nowait(self->fd, &err)) && !err)
+		got += v >> 32;
+	EXPECT_EQ(EAGAIN, err);
+	TH_LOG("%llu of %llu values delivered; %llu reads, %llu EFAULTs, %lu flaps",
+	       got, w.written, delivered, efaults, f.flaps);
+	/* The race happened, and reads got through: else this tested nothing. */
+	EXPECT_LE(FLAP_RACES, efaults);
+	EXPECT_LE(FLAP_RACES, delivered);
+	if (variant->b == EVENTFD) {
+		EXPECT_GE(w.written, got);
+	} else {
+		EXPECT_EQ(w.written, got);
+	}
+}
+
+TEST_HARNESS_MAIN
