@@ -105,6 +105,13 @@ const VALUE_SIZE: usize = core::mem::size_of::<u64>();
 /// Ids for fdinfo, unique for the module's lifetime (a 64-bit count never wraps).
 static NEXT_ID: Atomic<u64> = Atomic::new(0);
 
+/// Counters alive now. Each is freed by the release of its file, and the
+/// module cannot unload while a file is open, so none may be left when it
+/// does: the module's drop warns otherwise (and a warning fails `make
+/// check`). A leak check of pollcount's own allocations that needs no
+/// kmemleak.
+static LIVE_COUNTERS: Atomic<u64> = Atomic::new(0);
+
 /// The module: the misc device `/dev/pollcount`, mode 0666.
 #[pin_data(PinnedDrop)]
 struct PollcountModule {
@@ -131,11 +138,16 @@ impl kernel::InPlaceModule for PollcountModule {
 impl PinnedDrop for PollcountModule {
     fn drop(self: Pin<&mut Self>) {
         pr_info!("unregistering /dev/pollcount\n");
+        let leaked = LIVE_COUNTERS.load(Relaxed);
+        if leaked != 0 {
+            pr_err!("{} counters were never freed\n", leaked);
+        }
+        kernel::warn_on!(leaked != 0);
     }
 }
 
 /// One pollcount file's data: its counter, under its wait queue's lock.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct Pollcount {
     #[pin]
     counter: WaitQueue<Counter>,
@@ -144,13 +156,17 @@ struct Pollcount {
 
 impl Pollcount {
     fn new(counter: Counter) -> Result<Pin<KBox<Self>>> {
-        KBox::pin_init(
+        let this = KBox::pin_init(
             pin_init!(Self {
                 counter <- WaitQueue::new(counter, c"pollcount", static_lock_class!()),
                 id: NEXT_ID.fetch_add(1, Relaxed),
             }),
-            GFP_KERNEL,
-        )
+            // Userspace makes as many as it likes: charge them to its
+            // memory cgroup, as eventfd's and epoll's allocations are.
+            GFP_KERNEL_ACCOUNT,
+        )?;
+        LIVE_COUNTERS.add(1, Relaxed);
+        Ok(this)
     }
 
     /// `POLLCOUNT_IOC_CREATE`: a new anonymous pollcount file, as `eventfd2()`.
@@ -177,6 +193,13 @@ impl Pollcount {
             flags & (POLLCOUNT_NONBLOCK | POLLCOUNT_CLOEXEC),
         )?;
         Ok(fd as isize)
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Pollcount {
+    fn drop(self: Pin<&mut Self>) {
+        LIVE_COUNTERS.fetch_sub(1, Relaxed);
     }
 }
 
