@@ -3,8 +3,9 @@
  * Module lifecycle: every open pollcount file pins the module (.owner in
  * its file_operations), so unloading is refused while any is open, even
  * one held only in flight in a unix socket, and works after the last close,
- * also when the file was still in a live epoll set. Then 20 loads and
- * unloads in a row.
+ * also when the file was still in a live epoll set. Then 100 loads and
+ * unloads in a row, and loads whose nth allocation or user copy fails
+ * (fail-nth): each fails cleanly or succeeds, never half-registered.
  *
  * The kernel refuses delete_module() of a module in use with EWOULDBLOCK
  * (EAGAIN); kmod's rmmod reads /sys/module/pollcount/refcnt first and
@@ -18,6 +19,7 @@
 
 #include "kselftest_harness.h"
 #include "pollcount_backend.h"
+#include "pollcount_failnth.h"
 
 static const char *ko_path(void)
 {
@@ -157,11 +159,11 @@ TEST_F(mod, unload_after_closing_a_file_still_in_epoll)
 	EXPECT_EQ(0, load());
 }
 
-TEST_F_TIMEOUT(mod, load_and_unload_20_times, 300)
+TEST_F_TIMEOUT(mod, load_and_unload_100_times, 600)
 {
 	int i, fd, err;
 
-	for (i = 0; i < 20; i++) {
+	for (i = 0; i < 100; i++) {
 		ASSERT_EQ(0, unload()) TH_LOG("unload %d: %s", i, strerror(errno));
 		ASSERT_FALSE(pollcount_present());
 		ASSERT_EQ(0, load()) TH_LOG("load %d: %s", i, strerror(errno));
@@ -171,6 +173,57 @@ TEST_F_TIMEOUT(mod, load_and_unload_20_times, 300)
 		EXPECT_EQ(i + 1, read_u64(fd, &err));
 		close(fd);
 	}
+}
+
+static bool module_listed(void)
+{
+	return access("/sys/module/pollcount", F_OK) == 0;
+}
+
+/*
+ * finit_module() with its 1st, 2nd, ... fault point failing, until a load
+ * reaches none: a failed load leaves no /dev/pollcount and no module; a
+ * load that succeeds despite the fault (a failure handled inside) leaves a
+ * working device.
+ */
+TEST_F_TIMEOUT(mod, load_under_fault_injection_fails_cleanly_or_succeeds, 900)
+{
+	const char *why = failnth_setup();
+	int nth, points = -1, failed = 0;
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, unload());
+	for (nth = 1; nth <= 5000 && points < 0; nth++) {
+		int ko = open(ko_path(), O_RDONLY | O_CLOEXEC), ret, err;
+		bool injected;
+
+		ASSERT_LE(0, ko);
+		failnth_arm(nth);
+		ret = syscall(__NR_finit_module, ko, "", 0);
+		err = errno;
+		injected = failnth_disarm();
+		close(ko);
+		if (!injected)
+			points = nth - 1;
+		if (ret) {
+			failed++;
+			EXPECT_TRUE(failnth_expected_errno(err) || err == EINVAL)
+				TH_LOG("load, fault %d: %s", nth, strerror(err));
+			ASSERT_FALSE(pollcount_present()) TH_LOG("fault %d: a failed load left the device", nth);
+			ASSERT_FALSE(module_listed()) TH_LOG("fault %d: a failed load left the module", nth);
+			continue;
+		}
+		ASSERT_TRUE(pollcount_present()) TH_LOG("fault %d: loaded without the device", nth);
+		ASSERT_TRUE(module_listed());
+		if (points < 0)
+			ASSERT_EQ(0, unload()) TH_LOG("fault %d: %s", nth, strerror(errno));
+	}
+	failnth_teardown();
+	ksft_print_msg("module load: %d fault points, %d loads failed cleanly, the rest succeeded\n",
+		       points, failed);
+	EXPECT_LT(0, points);
+	EXPECT_LT(0, failed);
 }
 
 TEST_HARNESS_MAIN
