@@ -8,6 +8,7 @@
 #   make debug      the VM with QEMU's gdb stub; `make gdb` attaches gdb to it
 #   make trace      epoll's path through pollcount, as ftrace call graphs
 #   make bench      pollcount side by side with eventfd (figures only)
+#   make fuzz       the differential fuzzer against eventfd (DURATION=, SEED=)
 #   make lint       rustfmt, clippy, unsafe rules, tests of the host tools
 #   make KDIR=...   use your own Rust-enabled kernel build instead of ours
 #
@@ -60,7 +61,7 @@ VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
 .PHONY: all provision kernel kdir module userspace samples selftests run shell check \
-	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench
+	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench fuzz
 
 all: module userspace
 
@@ -127,6 +128,17 @@ bench: all
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
 		--log $(OUT)/bench.log $(RUN_ARGS) -- pollcount-bench $(BENCH_ITERATIONS) | \
 		sed -n '/^pollcount-bench:/,/^ping-pong/p'
+
+# `make fuzz`: the differential fuzzer (selftests/pollcount_fuzz_test.c)
+# alone, for DURATION seconds, from SEED (default: from the clock). make
+# check runs it for 60 s.
+DURATION ?= 600
+SEED      ?=
+fuzz: all
+	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) \
+		--timeout $$(( $(DURATION) + 600 )) --log $(OUT)/fuzz.log $(RUN_ARGS) -- \
+		env POLLCOUNT_FUZZ_SECONDS=$(DURATION) POLLCOUNT_FUZZ_OPS=1000000000000 \
+		POLLCOUNT_FUZZ_SEED=$(SEED) /selftests/pollcount_fuzz_test | sed -n '/^TAP version/,/^# Totals/p'
 
 # --- watching the kernel: gdb and ftrace --------------------------------------
 # `make debug`: the VM with QEMU's gdb stub, halted until gdb continues it
