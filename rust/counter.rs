@@ -18,6 +18,8 @@
 //!   non-zero value into an empty slot, a read empties a full one; each blocks
 //!   otherwise.
 
+use kernel::bindings;
+
 /// The largest count writes can reach: `0xfffffffffffffffe`, as in eventfd.
 pub(crate) const COUNT_MAX: u64 = u64::MAX - 1;
 
@@ -25,7 +27,8 @@ pub(crate) const COUNT_MAX: u64 = u64::MAX - 1;
 /// poll reports [`Events::ERR`] for it, as eventfd does.
 pub(crate) const COUNT_OVERFLOW: u64 = u64::MAX;
 
-/// A set of poll events, with the values of `<uapi/linux/eventpoll.h>`.
+/// A set of poll events, with the uapi's values (`POLL*` from the kernel's
+/// bindings, equal to `<uapi/linux/eventpoll.h>`'s `EPOLL*`).
 ///
 /// Used both as the mask `poll` returns and as the key a wakeup carries, so
 /// that `ep_poll_callback` can skip waiters that did not ask for them.
@@ -36,15 +39,15 @@ impl Events {
     /// No event.
     pub(crate) const NONE: Events = Events(0);
     /// `EPOLLIN`.
-    pub(crate) const IN: Events = Events(0x001);
+    pub(crate) const IN: Events = Events(bindings::POLLIN);
     /// `EPOLLOUT`.
-    pub(crate) const OUT: Events = Events(0x004);
+    pub(crate) const OUT: Events = Events(bindings::POLLOUT);
     /// `EPOLLERR`.
-    pub(crate) const ERR: Events = Events(0x008);
+    pub(crate) const ERR: Events = Events(bindings::POLLERR);
     /// `EPOLLRDNORM`.
-    pub(crate) const RDNORM: Events = Events(0x040);
+    pub(crate) const RDNORM: Events = Events(bindings::POLLRDNORM);
     /// `EPOLLWRNORM`.
-    pub(crate) const WRNORM: Events = Events(0x100);
+    pub(crate) const WRNORM: Events = Events(bindings::POLLWRNORM);
     /// A read would not block.
     pub(crate) const READABLE: Events = Events(Self::IN.0 | Self::RDNORM.0);
     /// A write of 1 would not block.
@@ -313,10 +316,10 @@ mod tests {
         assert_eq!(counter(Mode::Mailbox, 0).events(), Events::WRITABLE);
         assert_eq!(counter(Mode::Mailbox, 9).events(), Events::READABLE);
         assert_eq!(counter(Mode::Mailbox, COUNT_MAX).events(), Events::READABLE);
-        assert_eq!(Events::READABLE.bits(), 0x41);
-        assert_eq!(Events::WRITABLE.bits(), 0x104);
-        assert!(Events::READABLE.contains(Events::IN));
-        assert!(!Events::READABLE.contains(Events::OUT));
+        // What a poll caller tests for: readable and writable are disjoint.
+        assert!(counter(COUNTER, 1).events().contains(Events::IN));
+        assert!(!counter(Mode::Mailbox, 9).events().contains(Events::OUT));
+        assert!(!counter(Mode::Mailbox, 0).events().contains(Events::IN));
     }
 
     #[test]
@@ -337,12 +340,23 @@ mod tests {
     }
 
     #[test]
-    fn modes_are_kept() {
-        assert_eq!(counter(SEMAPHORE, 0).mode(), SEMAPHORE);
-        assert_eq!(counter(Mode::Mailbox, 0).mode(), Mode::Mailbox);
+    fn check_value_is_what_write_refuses_for_good() {
+        // Any state: the refusals that waiting cannot cure.
+        for (mode, count) in [(COUNTER, 0), (COUNTER, COUNT_MAX), (Mode::Mailbox, 9)] {
+            let c = counter(mode, count);
+            assert_eq!(c.check_value(u64::MAX), Err(Refused::Invalid));
+            assert_eq!(c.check_value(COUNT_MAX), Ok(()));
+        }
         assert_eq!(
-            counter(COUNTER, 0).check_value(0xffff_ffff_ffff_fffe),
-            Ok(())
+            counter(Mode::Mailbox, 0).check_value(0),
+            Err(Refused::Invalid)
         );
+        assert_eq!(counter(COUNTER, 0).check_value(0), Ok(()));
+        // A semaphore keeps its mode through reads and writes.
+        let mut c = counter(SEMAPHORE, 2);
+        assert_eq!(c.write(1), Ok(Events::READABLE));
+        assert_eq!(c.read(), Ok((1, Events::WRITABLE)));
+        assert_eq!(c.mode(), SEMAPHORE);
+        assert_eq!(c.count(), 2);
     }
 }

@@ -49,16 +49,6 @@ static int io_workers(void)
 	return n;
 }
 
-/* The value a nonblocking read takes, whatever the fd's O_NONBLOCK; *err as read_u64. */
-static uint64_t take_nowait(int fd, int *err)
-{
-	uint64_t v = 0;
-	struct iovec iov = { &v, 8 };
-
-	*err = preadv2(fd, &iov, 1, -1, RWF_NOWAIT) == 8 ? 0 : errno;
-	return v;
-}
-
 struct delayed_write {
 	int fd;
 	uint64_t value;
@@ -163,7 +153,7 @@ TEST_F(uring, read_of_a_ready_counter_completes_at_once)
 	ASSERT_EQ(0, next_cqe(&self->ring, &cqe));
 	EXPECT_EQ(8, cqe.res);
 	EXPECT_EQ(4, v);
-	take_nowait(self->fd, &err);
+	read_u64_nowait(self->fd, &err);
 	EXPECT_EQ(EAGAIN, err);
 }
 
@@ -188,7 +178,7 @@ TEST_F(uring, write_adds)
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(0, next_cqe(&self->ring, &cqe));
 	EXPECT_EQ(8, cqe.res);
-	EXPECT_EQ(6, take_nowait(self->fd, &err));
+	EXPECT_EQ(6, read_u64_nowait(self->fd, &err));
 	EXPECT_EQ(0, err);
 }
 
@@ -220,7 +210,7 @@ TEST_F(uring, multishot_poll_completes_once_per_write)
 		EXPECT_EQ(1, cqe.user_data);
 		EXPECT_TRUE(cqe.res & POLLIN);
 		EXPECT_TRUE(cqe.flags & IORING_CQE_F_MORE);
-		EXPECT_EQ(i + 1, take_nowait(self->fd, &err));
+		EXPECT_EQ(i + 1, read_u64_nowait(self->fd, &err));
 		EXPECT_FALSE(cqe_ready(&self->ring));
 	}
 	/* Removing it ends it: a last completion without F_MORE. */
@@ -263,7 +253,7 @@ TEST_F(uring, pending_read_can_be_cancelled)
 	EXPECT_TRUE(read_done && cancel_done);
 	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, v);
 	ASSERT_EQ(8, write_u64(self->fd, 3));
-	EXPECT_EQ(3, take_nowait(self->fd, &err));
+	EXPECT_EQ(3, read_u64_nowait(self->fd, &err));
 	EXPECT_EQ(0, err);
 }
 

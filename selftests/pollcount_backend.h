@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,6 +123,53 @@ static inline uint64_t read_u64(int fd, int *err)
 	return v;
 }
 
+/*
+ * Takes the counter's value without blocking, whatever the fd's
+ * O_NONBLOCK (preadv2 with RWF_NOWAIT); sets *err to errno, else to 0.
+ */
+static inline uint64_t read_u64_nowait(int fd, int *err)
+{
+	uint64_t v = 0;
+	struct iovec iov = { &v, sizeof(v) };
+
+	*err = preadv2(fd, &iov, 1, -1, RWF_NOWAIT) == sizeof(v) ? 0 : errno;
+	return v;
+}
+
+/* /proc/self/fdinfo/<fd> into text (NUL-terminated); false if unreadable. */
+static inline bool read_fdinfo(int fd, char *text, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY);
+	if (f < 0)
+		return false;
+	n = read(f, text, size - 1);
+	close(f);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	return true;
+}
+
+/* The count fdinfo shows, for eventfd ("eventfd-count:") and pollcount alike. */
+static inline bool fdinfo_count(int fd, uint64_t *count)
+{
+	char text[512], *p;
+	unsigned long long c;
+
+	if (!read_fdinfo(fd, text, sizeof(text)))
+		return false;
+	p = strstr(text, "-count:");
+	if (!p || sscanf(p, "-count: %llx", &c) != 1)
+		return false;
+	*count = c;
+	return true;
+}
+
 static inline void set_nonblock(int fd, bool on)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -166,16 +214,47 @@ static inline char thread_state(pid_t tid)
 }
 
 /*
- * Waits until thread `tid` sleeps interruptibly (state S): synchronisation,
- * not a timed sleep, so a test knows a blocking syscall really blocked
- * before it acts. Returns false after 20 s.
+ * Whether thread `tid` is inside a system call and not running: the first
+ * field of /proc/self/task/<tid>/syscall is the syscall's number while the
+ * thread is blocked in one, "running" while it runs, -1 outside syscalls.
+ */
+static inline bool in_syscall(pid_t tid)
+{
+	char path[64], buf[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return buf[0] >= '0' && buf[0] <= '9';
+}
+
+/* Whether thread `tid` sleeps interruptibly (state S) inside a system call. */
+static inline bool blocked_in_syscall(pid_t tid)
+{
+	return thread_state(tid) == 'S' && in_syscall(tid);
+}
+
+/*
+ * Waits until thread `tid` sleeps interruptibly (state S) inside a system
+ * call: synchronisation, not a timed sleep, so a test knows a blocking
+ * syscall really blocked before it acts. State S alone would also be true
+ * of a thread paused anywhere else (a page fault, a futex in libc).
+ * Returns false after 20 s.
  */
 static inline bool wait_until_sleeping(pid_t tid)
 {
 	double deadline = now_s() + 20;
 
 	while (now_s() < deadline) {
-		if (thread_state(tid) == 'S')
+		if (blocked_in_syscall(tid))
 			return true;
 		sched_yield();
 	}

@@ -274,7 +274,7 @@ static int threads_woken_by_one_write(struct __test_metadata *_metadata, int fd,
 	if (write_u64(fd, 1) != 8)
 		return -1;
 	for (i = 0; i < WAITERS; i++)
-		sleeping[i] = thread_state(w[i].tid) == 'S';
+		sleeping[i] = blocked_in_syscall(w[i].tid);
 
 	deadline = now_s() + 20;
 	do {
@@ -289,7 +289,7 @@ static int threads_woken_by_one_write(struct __test_metadata *_metadata, int fd,
 		} else {
 			/* Not woken: it was, and is, asleep. */
 			EXPECT_TRUE(sleeping[i]);
-			EXPECT_EQ('S', thread_state(w[i].tid));
+			EXPECT_TRUE(blocked_in_syscall(w[i].tid));
 		}
 		pthread_cancel(t[i]);
 		pthread_join(t[i], NULL);

@@ -30,26 +30,15 @@
 
 /* The counter's state, as fdinfo shows it. */
 struct state {
-	unsigned long long count;
+	uint64_t count;
 	char mode[16];
 };
 
 static bool read_state(int fd, struct state *st)
 {
-	char path[64], text[512], *p;
-	int f, n;
+	char text[512], *p;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = open(path, O_RDONLY);
-	if (f < 0)
-		return false;
-	n = read(f, text, sizeof(text) - 1);
-	close(f);
-	if (n <= 0)
-		return false;
-	text[n] = '\0';
-	p = strstr(text, "pollcount-count:");
-	if (!p || sscanf(p, "pollcount-count: %llx", &st->count) != 1)
+	if (!fdinfo_count(fd, &st->count) || !read_fdinfo(fd, text, sizeof(text)))
 		return false;
 	p = strstr(text, "pollcount-mode:");
 	return p && sscanf(p, "pollcount-mode: %15s", st->mode) == 1;
@@ -355,7 +344,8 @@ static int sweep(struct __test_metadata *_metadata, enum backend b, const struct
 		if (after.count != expect.count || strcmp(after.mode, expect.mode)) {
 			TH_LOG("%s, fault %d (%s): count %llx mode %s, expected %llx %s",
 			       op->name, nth, err ? strerror(err) : "succeeded",
-			       after.count, after.mode, expect.count, expect.mode);
+			       (unsigned long long)after.count, after.mode,
+			       (unsigned long long)expect.count, expect.mode);
 			close(fd);
 			return -1;
 		}

@@ -183,28 +183,6 @@ static void describe(const struct op *op, char *out, size_t len)
 
 /* --- the two worlds ------------------------------------------------------- */
 
-static bool fdinfo_count(int fd, uint64_t *count)
-{
-	char path[64], text[512], *p;
-	unsigned long long c;
-	int f, n;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = open(path, O_RDONLY);
-	if (f < 0)
-		return false;
-	n = read(f, text, sizeof(text) - 1);
-	close(f);
-	if (n <= 0)
-		return false;
-	text[n] = '\0';
-	p = strstr(text, "-count:");
-	if (!p || sscanf(p, "-count: %llx", &c) != 1)
-		return false;
-	*count = c;
-	return true;
-}
-
 #define DIVERGE(w, ...)                                                        \
 	do {                                                                   \
 		snprintf((w)->divergence, sizeof((w)->divergence), __VA_ARGS__); \

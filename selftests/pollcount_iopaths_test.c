@@ -40,20 +40,7 @@ FIXTURE_TEARDOWN(io)
 	close(self->nb);
 }
 
-/*
- * Takes the counter's value without blocking, whatever the fd's O_NONBLOCK
- * (RWF_NOWAIT); sets *err to errno, else to 0.
- */
-static uint64_t take_nowait(int fd, int *err)
-{
-	uint64_t v = 0;
-	struct iovec iov = { &v, 8 };
-
-	*err = preadv2(fd, &iov, 1, -1, RWF_NOWAIT) == 8 ? 0 : errno;
-	return v;
-}
-
-#define DRAIN(fd, err) take_nowait(fd, err)
+#define DRAIN(fd, err) read_u64_nowait(fd, err)
 
 TEST_F(io, readv_of_two_4_byte_halves_reads_one_value)
 {
@@ -355,7 +342,7 @@ TEST_F_TIMEOUT(io, unmapped_buffer_loses_no_value, 120)
 	pthread_join(wt, NULL);
 	ASSERT_EQ(0, f.error) TH_LOG("remapping the page: %s", strerror(f.error));
 	/* What the racing reads left behind, read into stable memory. */
-	while ((v = take_nowait(self->fd, &err)) && !err)
+	while ((v = read_u64_nowait(self->fd, &err)) && !err)
 		got += v >> 32;
 	EXPECT_EQ(EAGAIN, err);
 	TH_LOG("%llu of %llu values delivered; %llu reads, %llu EFAULTs, %lu flaps",

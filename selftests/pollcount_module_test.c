@@ -175,6 +175,61 @@ TEST_F_TIMEOUT(mod, load_and_unload_100_times, 600)
 	}
 }
 
+struct opener {
+	volatile bool stop;
+	unsigned long opened, refused;
+	int error;		/* an unexpected errno, else 0 */
+};
+
+/* Opens, uses and closes /dev/pollcount while the module comes and goes. */
+static void *open_in_a_loop(void *arg)
+{
+	struct opener *o = arg;
+
+	while (!o->stop) {
+		int fd = open(POLLCOUNT_DEV, O_RDWR | O_NONBLOCK), err = 0;
+
+		if (fd < 0) {
+			/* Between unload and load: no node, or no driver behind it. */
+			if (errno != ENOENT && errno != ENXIO && errno != ENODEV)
+				o->error = errno;
+			o->refused++;
+			continue;
+		}
+		if (write_u64(fd, 7) != 8 || read_u64(fd, &err) != 7)
+			o->error = err ? err : EIO;
+		close(fd);
+		o->opened++;
+	}
+	return NULL;
+}
+
+/* Unloads race with a thread that keeps opening the device: nothing breaks. */
+TEST_F_TIMEOUT(mod, unload_attempts_race_opens, 600)
+{
+	struct opener o = { 0 };
+	int i, unloaded = 0, busy = 0;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, open_in_a_loop, &o));
+	for (i = 0; i < 200 && !o.error; i++) {
+		if (unload() == 0) {
+			unloaded++;
+			ASSERT_EQ(0, load()) TH_LOG("reload %d: %s", i, strerror(errno));
+		} else {
+			ASSERT_EQ(EWOULDBLOCK, errno) TH_LOG("unload %d: %s", i, strerror(errno));
+			busy++;
+		}
+	}
+	o.stop = true;
+	pthread_join(t, NULL);
+	TH_LOG("%d unloads, %d refused in use; %lu opens, %lu refused while unloaded",
+	       unloaded, busy, o.opened, o.refused);
+	EXPECT_EQ(0, o.error) TH_LOG("the opener saw %s", strerror(o.error));
+	EXPECT_LT(0, o.opened);
+	EXPECT_TRUE(pollcount_present());
+}
+
 static bool module_listed(void)
 {
 	return access("/sys/module/pollcount", F_OK) == 0;

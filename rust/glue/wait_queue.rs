@@ -238,7 +238,11 @@ impl<T> Drop for WaitQueueGuard<'_, T> {
 #[kernel::prelude::kunit_tests(pollcount_wait_queue)]
 mod tests {
     use super::*;
-    use kernel::static_lock_class;
+    use kernel::{
+        ffi::{c_int, c_uint},
+        static_lock_class,
+        sync::atomic::{Atomic, Relaxed},
+    };
 
     fn queue(value: u64) -> Result<Pin<KBox<WaitQueue<u64>>>> {
         KBox::pin_init(
@@ -288,12 +292,56 @@ mod tests {
         Ok(())
     }
 
+    /// The key the last wakeup carried to [`record_key`], as
+    /// `ep_poll_callback()` would read it.
+    static LAST_KEY: Atomic<usize> = Atomic::new(usize::MAX);
+
+    /// A wake function that records the wakeup's key and wakes nobody.
+    ///
+    /// # Safety
+    ///
+    /// Called by `__wake_up_common()` for an entry on a woken queue; it
+    /// touches none of its arguments but the key's value.
+    unsafe extern "C" fn record_key(
+        _wait: *mut bindings::wait_queue_entry,
+        _mode: c_uint,
+        _sync: c_int,
+        key: *mut c_void,
+    ) -> c_int {
+        LAST_KEY.store(key as usize, Relaxed);
+        0
+    }
+
     #[test]
-    fn waking_an_empty_queue_is_harmless() -> Result {
+    fn wakeups_carry_their_events_as_the_key() -> Result {
         let q = queue(0)?;
+        let entry = Opaque::<bindings::wait_queue_entry>::uninit();
+        let raw = entry.get();
+        // SAFETY: `raw` is valid for writes; this is `init_waitqueue_func_entry()`
+        // (an inline function): no task, the recording wake function, and an
+        // empty list node, which `add_wait_queue()` links into the queue.
+        unsafe {
+            (*raw).flags = 0;
+            (*raw).private = core::ptr::null_mut();
+            (*raw).func = Some(record_key);
+            (*raw).entry.next = &raw mut (*raw).entry;
+            (*raw).entry.prev = &raw mut (*raw).entry;
+            bindings::add_wait_queue(q.head(), raw);
+        }
+        LAST_KEY.store(usize::MAX, Relaxed);
         q.lock().wake_up_poll(0x41);
-        q.lock().wake_up_poll(0);
-        assert_eq!(*q.lock(), 0);
+        let first = LAST_KEY.load(Relaxed);
+        q.lock().wake_up_poll(0x104);
+        let second = LAST_KEY.load(Relaxed);
+        // SAFETY: the entry was added above and is still queued (the wake
+        // function does not dequeue it); `entry` outlives this call.
+        unsafe { bindings::remove_wait_queue(q.head(), raw) };
+        assert_eq!(first, 0x41);
+        assert_eq!(second, 0x104);
+        // With the entry gone, a wakeup reaches nobody.
+        LAST_KEY.store(usize::MAX, Relaxed);
+        q.lock().wake_up_poll(0x41);
+        assert_eq!(LAST_KEY.load(Relaxed), usize::MAX);
         Ok(())
     }
 }
