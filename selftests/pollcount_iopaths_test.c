@@ -215,6 +215,31 @@ TEST_F(io, nonblocking_read_into_an_untouched_page_delivers)
 	munmap(page, 4096);
 }
 
+/*
+ * A value split across a present page and one that is not: the no-fault
+ * copy gets half-way, so the read must rewind its iterator before it
+ * faults the second page in and copies again.
+ */
+TEST_F(io, readv_across_a_page_not_yet_present_delivers_every_byte)
+{
+	uint64_t *page = fresh_page(), v = 0;
+	uint32_t lo = 0;
+	struct iovec iov[2] = { { &lo, 4 }, { NULL, 4 } };
+	int err;
+
+	ASSERT_NE(NULL, page);
+	iov[1].iov_base = page;
+	ASSERT_FALSE(page_resident(page));
+	ASSERT_EQ(8, write_u64(self->nb, 0x1122334455667788ULL));
+	EXPECT_EQ(8, readv(self->nb, iov, 2));
+	memcpy(&v, &lo, 4);
+	memcpy((char *)&v + 4, page, 4);
+	EXPECT_EQ(0x1122334455667788ULL, v);
+	DRAIN(self->nb, &err);
+	EXPECT_EQ(EAGAIN, err);
+	munmap(page, 4096);
+}
+
 struct blocked_read {
 	int fd;
 	void *buf;
