@@ -155,19 +155,23 @@ static inline bool read_fdinfo(int fd, char *text, size_t size)
 	return true;
 }
 
-/* The count fdinfo shows, for eventfd ("eventfd-count:") and pollcount alike. */
-static inline bool fdinfo_count(int fd, uint64_t *count)
+/* The count in fdinfo's text, for eventfd ("eventfd-count:") and pollcount alike. */
+static inline bool fdinfo_parse_count(const char *text, uint64_t *count)
 {
-	char text[512], *p;
+	const char *p = strstr(text, "-count:");
 	unsigned long long c;
 
-	if (!read_fdinfo(fd, text, sizeof(text)))
-		return false;
-	p = strstr(text, "-count:");
 	if (!p || sscanf(p, "-count: %llx", &c) != 1)
 		return false;
 	*count = c;
 	return true;
+}
+
+static inline bool fdinfo_count(int fd, uint64_t *count)
+{
+	char text[512];
+
+	return read_fdinfo(fd, text, sizeof(text)) && fdinfo_parse_count(text, count);
 }
 
 static inline void set_nonblock(int fd, bool on)

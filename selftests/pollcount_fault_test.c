@@ -38,7 +38,7 @@ static bool read_state(int fd, struct state *st)
 {
 	char text[512], *p;
 
-	if (!fdinfo_count(fd, &st->count) || !read_fdinfo(fd, text, sizeof(text)))
+	if (!read_fdinfo(fd, text, sizeof(text)) || !fdinfo_parse_count(text, &st->count))
 		return false;
 	p = strstr(text, "pollcount-mode:");
 	return p && sscanf(p, "pollcount-mode: %15s", st->mode) == 1;

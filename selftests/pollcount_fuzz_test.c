@@ -312,7 +312,7 @@ static bool op_create(struct world *w, const struct op *op, bool by_open)
 		DIVERGE(w, "open %s: %s", POLLCOUNT_DEV, strerror(errno));
 	pc = result(ioctl(dev, POLLCOUNT_IOC_CREATE, &req));
 	close(dev);
-	if (op->flags & POLLCOUNT_MAILBOX && !(op->flags & ~(POLLCOUNT_MAILBOX | known) & ~0u) &&
+	if (op->flags & POLLCOUNT_MAILBOX && !(op->flags & ~(POLLCOUNT_MAILBOX | known)) &&
 	    !(op->flags & EFD_SEMAPHORE) && !op->reserved) {
 		/* A mailbox: its model is the reference (difference 4). */
 		if (op->value == 0xffffffffffffffffULL) {
