@@ -62,7 +62,7 @@ VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
 .PHONY: all provision kernel kdir module userspace samples selftests run shell check \
-	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench fuzz mutants
+	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench bench-vm fuzz mutants
 
 all: module userspace
 
@@ -96,10 +96,13 @@ userspace: samples selftests
 
 samples: $(SAMPLES)
 
+# The benchmark reads through io_uring (liburing, from the provisioning).
+$(BIN)/pollcount-bench: SAMPLE_LIBS = -luring
+
 $(BIN)/%: samples/%.c include/uapi/pollcount.h
 	@mkdir -p $(BIN)
 	@echo "  CC      $@"
-	@$(CC_USER) $(USER_CFLAGS) -o $@ $< -lpthread
+	@$(CC_USER) $(USER_CFLAGS) -o $@ $< $(SAMPLE_LIBS) -lpthread
 
 selftests: kdir
 	@mkdir -p $(OUT)/selftests/bin
@@ -127,12 +130,28 @@ check:
 		--make "$(MAKE) -s" --lints "$(LINTS)" --timeout $(VM_TIMEOUT) $(CHECK_ARGS) \
 		-- $(GUEST_FILES) $(RUN_ARGS)
 
-# `make bench`: pollcount side by side with eventfd, figures only.
-BENCH_ITERATIONS ?= 100000
-bench: all
+# `make bench`: pollcount side by side with eventfd and a pipe, on the bench
+# kernel (BENCH_KERNEL=check: on the check kernel), BENCH_ROUNDS rounds;
+# prints each column's ratio to eventfd and writes build/bench/bench.csv and
+# build/bench/bench.svg (samples/pollcount-bench.c, scripts/bench/chart).
+BENCH_KERNEL     ?= bench
+BENCH_ROUNDS     ?= 5
+BENCH_ITERATIONS ?= 20000
+BENCH_OUT        := $(OUT)/bench
+bench:
+	@$(MAKE) -s $(if $(KDIR),,FLAVOUR=$(BENCH_KERNEL)) bench-vm
+
+bench-vm: all
+	@mkdir -p $(BENCH_OUT)
+	@echo "  bench: kernel $(KDIR_NOW) ($(if $(KDIR),yours,$(FLAVOUR) flavour)), $(BENCH_ROUNDS) rounds of $(BENCH_ITERATIONS)"
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
-		--log $(OUT)/bench.log $(RUN_ARGS) -- pollcount-bench $(BENCH_ITERATIONS) | \
-		sed -n '/^pollcount-bench:/,/^ping-pong/p'
+		--log $(BENCH_OUT)/console.log --results $(BENCH_OUT)/results.log $(RUN_ARGS) -- \
+		pollcount-bench -r $(BENCH_ROUNDS) -n $(BENCH_ITERATIONS) -o /dev/ttyS1 | \
+		tr -d '\r' | sed -n '/^pollcount-bench:/,/^scale 10k/p' | tee $(BENCH_OUT)/table.txt
+	@tr -d '\r' <$(BENCH_OUT)/results.log >$(BENCH_OUT)/bench.csv
+	@$(TOP)/scripts/bench/chart $(BENCH_OUT)/bench.csv $(BENCH_OUT)/bench.svg \
+		"$$(head -1 $(BENCH_OUT)/table.txt | sed 's/^pollcount-bench: //; s/ #.*,/,/')"
+	@echo "  bench: $(BENCH_OUT)/bench.csv, $(BENCH_OUT)/bench.svg"
 
 # `make fuzz`: the differential fuzzer (selftests/pollcount_fuzz_test.c)
 # alone, for DURATION seconds, from SEED (default: from the clock). make

@@ -1,25 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pollcount-bench: pollcount side by side with the kernel's eventfd.
- * `make bench` runs it in the VM; it prints figures, it asserts nothing
- * about speed (under QEMU's TCG every figure is slow; compare columns).
+ * pollcount-bench: pollcount side by side with the kernel's eventfd and a
+ * pipe, in one run, over repeated rounds. `make bench` runs it in the VM on
+ * the bench kernel and draws its CSV (scripts/bench/chart); `make check`
+ * runs one short round on the check kernel. It prints figures and asserts
+ * nothing about speed: under QEMU's TCG absolute figures move by tens of
+ * percent between runs, so what it reports is each column's ratio to
+ * eventfd measured in the same round, as the median and min-max over the
+ * rounds. A ratio above 1.00 is better than eventfd (faster, or smaller).
  *
- *   write+read       one write and one read, one thread
- *   write+poll+read  the same with a poll() between (the poll hook, no wait)
- *   epoll cycle      write, epoll_wait (level-triggered), read
- *   ping-pong        two threads, two counters, blocking reads: a round trip
- *                    is two wakeups of a sleeping reader
+ * Tests (every figure is lower-is-better: ns per operation, or bytes):
+ *   write+read        one write and one read, one thread
+ *   write+poll+read   the same with a poll() between (the poll hook, no wait)
+ *   epoll cycle       write, epoll_wait (level-triggered), read
+ *   pingpong read     two threads, two channels, blocking reads: a round
+ *                     trip is two wakeups of a sleeping reader
+ *   pingpong epoll    the same, each thread sleeping in epoll_wait
+ *   pingpong uring    the same, each thread reading through its own io_uring
+ *   create+close      eventfd2 / POLLCOUNT_IOC_CREATE / open / pipe2, close
+ *   herd wake         16 threads in epoll_wait with EPOLLEXCLUSIVE on one
+ *                     channel, one write at a time: write-to-wake latency,
+ *                     and how many threads wake per write (must be 1)
+ *   poll storm        64 threads calling epoll_wait(..., 0) on one epoll set
+ *                     with one ready level-triggered item (the kernel's
+ *                     epoll65 test): ns per call, every one a poll hook call
+ *   scale 1/1k/10k    epoll cycle on one active channel with 1, 1000 or
+ *                     10000 idle ones in the same set (epoll promises O(1))
+ *   memory            kernel slab bytes per channel, from /proc/slabinfo
+ *                     around making 10000 of them (the file included)
  *
- * Columns: eventfd; pollcount opened from /dev/pollcount (a device file, so
- * the VFS also sends fsnotify events on each read and write) and made by
- * POLLCOUNT_IOC_CREATE (an anonymous file, like eventfd's); the mailbox.
+ * Columns: eventfd; pollcount made by POLLCOUNT_IOC_CREATE (an anonymous
+ * file, like eventfd's); pollcount opened from /dev/pollcount (a device
+ * file: the VFS also sends fsnotify events on each read and write); a pipe
+ * (8 bytes written and read; its own pair of files).
  *
- * Usage: pollcount-bench [ITERATIONS]   (default 100000; ping-pong uses 1/10)
+ * Usage: pollcount-bench [-r ROUNDS] [-n ITERATIONS] [-o CSV]
+ *   defaults: 5 rounds of 20000 (the threaded and scale tests use 1/10).
+ *   -o: also write every raw figure and the ratios as CSV to this file.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,27 +53,62 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pollcount.h"
 
-enum backend { EVENTFD, POLLCOUNT_OPEN, POLLCOUNT_IOCTL, MAILBOX, BACKENDS };
-static const char *const names[BACKENDS] = { "eventfd", "pc-open", "pc-ioctl", "pc-mailbox" };
+enum backend { EVENTFD, POLLCOUNT, POLLCOUNT_OPEN, PIPE, BACKENDS };
+static const char *const backend_names[BACKENDS] = { "eventfd", "pollcount", "pollcount-open",
+						     "pipe" };
 
-static int make(enum backend b)
+/* A channel: one fd for counters, a pipe's two ends for a pipe. */
+struct chan {
+	int rfd, wfd;
+};
+
+#define HERD_THREADS	16
+#define STORM_THREADS	64
+#define MEMORY_CHANS	10000
+#define MAX_ROUNDS	64
+
+enum test {
+	WRITE_READ, WRITE_POLL_READ, EPOLL_CYCLE, PINGPONG_READ, PINGPONG_EPOLL, PINGPONG_URING,
+	CREATE_CLOSE, HERD_WAKE, HERD_WAKES, POLL_STORM, SCALE_1, SCALE_1K, SCALE_10K, MEMORY,
+	TESTS
+};
+static const struct {
+	const char *name, *unit;
+} tests[TESTS] = {
+	[WRITE_READ] = { "write+read", "ns" },
+	[WRITE_POLL_READ] = { "write+poll+read", "ns" },
+	[EPOLL_CYCLE] = { "epoll cycle", "ns" },
+	[PINGPONG_READ] = { "pingpong read", "ns" },
+	[PINGPONG_EPOLL] = { "pingpong epoll", "ns" },
+	[PINGPONG_URING] = { "pingpong uring", "ns" },
+	[CREATE_CLOSE] = { "create+close", "ns" },
+	[HERD_WAKE] = { "herd wake", "ns" },
+	[HERD_WAKES] = { "herd wakes/write", "wakes" },
+	[POLL_STORM] = { "poll storm", "ns" },
+	[SCALE_1] = { "scale 1 idle", "ns" },
+	[SCALE_1K] = { "scale 1k idle", "ns" },
+	[SCALE_10K] = { "scale 10k idle", "ns" },
+	[MEMORY] = { "memory", "bytes" },
+};
+
+static double figures[MAX_ROUNDS][TESTS][BACKENDS];
+
+/* /dev/pollcount, open for the whole run: POLLCOUNT_IOC_CREATE is timed alone. */
+static int pollcount_dev;
+
+static void must(int ok, const char *what)
 {
-	struct pollcount_create req = { .flags = b == MAILBOX ? POLLCOUNT_MAILBOX : 0 };
-	int dev, fd;
-
-	if (b == EVENTFD)
-		return eventfd(0, 0);
-	if (b == POLLCOUNT_OPEN)
-		return open("/dev/pollcount", O_RDWR);
-	dev = open("/dev/pollcount", O_RDWR);
-	fd = ioctl(dev, POLLCOUNT_IOC_CREATE, &req);
-	close(dev);
-	return fd;
+	if (!ok) {
+		fprintf(stderr, "pollcount-bench: %s: %s\n", what, strerror(errno));
+		exit(1);
+	}
 }
 
 static double now_ns(void)
@@ -58,124 +119,503 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static void must(int ok, const char *what)
+static struct chan chan_make(enum backend b, int flags)
 {
-	if (!ok) {
-		fprintf(stderr, "pollcount-bench: %s: %s\n", what, strerror(errno));
-		exit(1);
+	struct pollcount_create req = { .flags = flags };
+	struct chan c = { -1, -1 };
+	int p[2];
+
+	switch (b) {
+	case EVENTFD:
+		c.rfd = eventfd(0, flags);
+		break;
+	case POLLCOUNT:
+		c.rfd = ioctl(pollcount_dev, POLLCOUNT_IOC_CREATE, &req);
+		break;
+	case POLLCOUNT_OPEN:
+		c.rfd = open("/dev/pollcount", O_RDWR | flags);
+		break;
+	case PIPE:
+		must(pipe2(p, flags) == 0, "pipe2");
+		c.rfd = p[0];
+		c.wfd = p[1];
+		return c;
+	default:
+		break;
 	}
+	must(c.rfd >= 0, "make a channel");
+	c.wfd = c.rfd;
+	return c;
 }
 
-static double write_read(int fd, long n, int with_poll)
+static void chan_close(struct chan c)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	close(c.rfd);
+	if (c.wfd != c.rfd)
+		close(c.wfd);
+}
+
+static void put(struct chan c)
+{
 	uint64_t v = 1;
+
+	must(write(c.wfd, &v, 8) == 8, "write");
+}
+
+static void get(struct chan c)
+{
+	uint64_t v;
+
+	must(read(c.rfd, &v, 8) == 8, "read");
+}
+
+static int epoll_on(struct chan c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	must(ep >= 0, "epoll_create1");
+	must(epoll_ctl(ep, EPOLL_CTL_ADD, c.rfd, &ev) == 0, "epoll_ctl");
+	return ep;
+}
+
+static void epoll_wait_one(int ep)
+{
+	struct epoll_event ev;
+
+	must(epoll_wait(ep, &ev, 1, -1) == 1, "epoll_wait");
+}
+
+/* --- one thread ------------------------------------------------------------ */
+
+static double write_read(enum backend b, long n, int with_poll)
+{
+	struct chan c = chan_make(b, 0);
+	struct pollfd p = { .fd = c.rfd, .events = POLLIN };
 	double t0 = now_ns();
 	long i;
 
 	for (i = 0; i < n; i++) {
-		must(write(fd, &v, 8) == 8, "write");
+		put(c);
 		if (with_poll)
 			must(poll(&p, 1, 0) == 1, "poll");
-		must(read(fd, &v, 8) == 8, "read");
+		get(c);
 	}
-	return (now_ns() - t0) / n;
+	t0 = (now_ns() - t0) / n;
+	chan_close(c);
+	return t0;
 }
 
-static double epoll_cycle(int fd, long n)
+/* An epoll cycle on one active channel, with `idle` idle ones in the set. */
+static double epoll_cycle(enum backend b, long n, int idle)
 {
+	struct chan c = chan_make(b, 0), *idles = calloc(idle ? idle : 1, sizeof(*idles));
 	struct epoll_event ev = { .events = EPOLLIN };
-	int ep = epoll_create1(0);
-	uint64_t v = 1;
+	int ep = epoll_on(c, EPOLLIN), i;
 	double t0;
-	long i;
+	long k;
 
-	must(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0, "epoll_ctl");
+	must(idles != NULL, "calloc");
+	for (i = 0; i < idle; i++) {
+		idles[i] = chan_make(b, 0);
+		must(epoll_ctl(ep, EPOLL_CTL_ADD, idles[i].rfd, &ev) == 0, "epoll_ctl idle");
+	}
 	t0 = now_ns();
-	for (i = 0; i < n; i++) {
-		must(write(fd, &v, 8) == 8, "write");
-		must(epoll_wait(ep, &ev, 1, -1) == 1, "epoll_wait");
-		must(read(fd, &v, 8) == 8, "read");
+	for (k = 0; k < n; k++) {
+		put(c);
+		epoll_wait_one(ep);
+		get(c);
 	}
 	t0 = (now_ns() - t0) / n;
 	close(ep);
+	for (i = 0; i < idle; i++)
+		chan_close(idles[i]);
+	free(idles);
+	chan_close(c);
 	return t0;
 }
 
-struct pong {
-	int ping, pong;
+static double create_close(enum backend b, long n)
+{
+	double t0 = now_ns();
+	long i;
+
+	for (i = 0; i < n; i++)
+		chan_close(chan_make(b, 0));
+	return (now_ns() - t0) / n;
+}
+
+/* --- ping-pong: a token between two threads, through two channels -------- */
+
+enum wait_kind { BY_READ, BY_EPOLL, BY_URING };
+
+struct player {
+	struct chan in, out;
+	enum wait_kind kind;
 	long n;
+	int serve;
 };
 
-static void *ponger(void *arg)
+static void *play(void *arg)
 {
-	struct pong *p = arg;
+	struct player *p = arg;
+	struct io_uring ring;
+	int ep = -1;
 	uint64_t v;
 	long i;
 
+	if (p->kind == BY_EPOLL)
+		ep = epoll_on(p->in, EPOLLIN);
+	if (p->kind == BY_URING)
+		must(io_uring_queue_init(4, &ring, 0) == 0, "io_uring_queue_init");
 	for (i = 0; i < p->n; i++) {
-		must(read(p->ping, &v, 8) == 8, "pong read");
-		must(write(p->pong, &v, 8) == 8, "pong write");
+		if (p->serve)
+			put(p->out);
+		switch (p->kind) {
+		case BY_READ:
+			get(p->in);
+			break;
+		case BY_EPOLL:
+			epoll_wait_one(ep);
+			get(p->in);
+			break;
+		case BY_URING: {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			struct io_uring_cqe *cqe;
+
+			io_uring_prep_read(sqe, p->in.rfd, &v, 8, 0);
+			must(io_uring_submit_and_wait(&ring, 1) == 1, "io_uring_submit_and_wait");
+			must(io_uring_peek_cqe(&ring, &cqe) == 0, "io_uring_peek_cqe");
+			errno = cqe->res < 0 ? -cqe->res : 0;
+			must(cqe->res == 8, "io_uring read");
+			io_uring_cqe_seen(&ring, cqe);
+			break;
+		}
+		}
+		if (!p->serve)
+			put(p->out);
 	}
+	if (ep >= 0)
+		close(ep);
+	if (p->kind == BY_URING)
+		io_uring_queue_exit(&ring);
 	return NULL;
 }
 
-static double ping_pong(enum backend b, long n)
+static double ping_pong(enum backend b, long n, enum wait_kind kind)
 {
-	struct pong p = { .ping = make(b), .pong = make(b), .n = n };
-	uint64_t v = 1;
+	struct chan ping = chan_make(b, 0), pong = chan_make(b, 0);
+	struct player server = { pong, ping, kind, n, 1 }, echo = { ping, pong, kind, n, 0 };
 	pthread_t t;
 	double t0;
-	long i;
 
-	must(p.ping >= 0 && p.pong >= 0, "make");
-	must(pthread_create(&t, NULL, ponger, &p) == 0, "pthread_create");
+	must(pthread_create(&t, NULL, play, &echo) == 0, "pthread_create");
 	t0 = now_ns();
-	for (i = 0; i < n; i++) {
-		must(write(p.ping, &v, 8) == 8, "ping write");
-		must(read(p.pong, &v, 8) == 8, "ping read");
-	}
+	play(&server);
 	t0 = (now_ns() - t0) / n;
 	pthread_join(t, NULL);
-	close(p.ping);
-	close(p.pong);
+	chan_close(ping);
+	chan_close(pong);
 	return t0;
+}
+
+/* --- herd: who wakes for one write ---------------------------------------- */
+
+struct herd {
+	struct chan c;
+	sem_t consumed;
+	atomic_long wakes, wake_ns_total;
+	atomic_int stop;
+	double written_at;
+};
+
+static void *herd_member(void *arg)
+{
+	struct herd *h = arg;
+	int ep = epoll_on(h->c, EPOLLIN | EPOLLEXCLUSIVE);
+	uint64_t v;
+
+	for (;;) {
+		epoll_wait_one(ep);
+		double woke = now_ns();
+		int stopping = atomic_load(&h->stop);
+
+		if (!stopping)
+			atomic_fetch_add(&h->wakes, 1);
+		/* Nonblocking: a thread woken for nothing finds it taken. */
+		if (read(h->c.rfd, &v, 8) == 8) {
+			if (stopping)
+				break;
+			atomic_fetch_add(&h->wake_ns_total, (long)(woke - h->written_at));
+			sem_post(&h->consumed);
+		} else {
+			must(errno == EAGAIN, "herd read");
+		}
+	}
+	close(ep);
+	return NULL;
+}
+
+static void herd(enum backend b, long n, double *latency, double *wakes)
+{
+	/* O_NONBLOCK is also EFD_NONBLOCK and POLLCOUNT_NONBLOCK. */
+	struct herd h = { .c = chan_make(b, O_NONBLOCK) };
+	pthread_t t[HERD_THREADS];
+	int i;
+	long k;
+
+	must(sem_init(&h.consumed, 0, 0) == 0, "sem_init");
+	for (i = 0; i < HERD_THREADS; i++)
+		must(pthread_create(&t[i], NULL, herd_member, &h) == 0, "pthread_create");
+	usleep(100000);		/* let them all reach epoll_wait */
+	for (k = 0; k < n; k++) {
+		h.written_at = now_ns();
+		put(h.c);
+		while (sem_wait(&h.consumed) != 0)
+			must(errno == EINTR, "sem_wait");
+	}
+	*wakes = (double)atomic_load(&h.wakes) / n;
+	*latency = (double)atomic_load(&h.wake_ns_total) / n;
+	/* One write wakes one member: write until every one has left. */
+	atomic_store(&h.stop, 1);
+	for (i = 0; i < HERD_THREADS; i++) {
+		while (pthread_tryjoin_np(t[i], NULL) != 0) {
+			put(h.c);
+			usleep(1000);
+		}
+	}
+	sem_destroy(&h.consumed);
+	chan_close(h.c);
+}
+
+/* --- storm: many threads through one ready item's poll hook -------------- */
+
+struct storm {
+	int ep;
+	long calls;
+};
+
+static void *storm_member(void *arg)
+{
+	struct storm *s = arg;
+	struct epoll_event ev;
+	long i;
+
+	for (i = 0; i < s->calls; i++)
+		must(epoll_wait(s->ep, &ev, 1, 0) == 1, "storm epoll_wait");
+	return NULL;
+}
+
+static double poll_storm(enum backend b, long n)
+{
+	struct chan c = chan_make(b, 0);
+	struct storm s = { .ep = epoll_on(c, EPOLLIN), .calls = n / STORM_THREADS + 1 };
+	pthread_t t[STORM_THREADS];
+	double t0;
+	int i;
+
+	put(c);
+	t0 = now_ns();
+	for (i = 0; i < STORM_THREADS; i++)
+		must(pthread_create(&t[i], NULL, storm_member, &s) == 0, "pthread_create");
+	for (i = 0; i < STORM_THREADS; i++)
+		pthread_join(t[i], NULL);
+	t0 = (now_ns() - t0) / (s.calls * STORM_THREADS);
+	close(s.ep);
+	chan_close(c);
+	return t0;
+}
+
+/* --- memory: slab bytes per channel ---------------------------------------- */
+
+/* The bytes in use in every slab cache, from /proc/slabinfo (-1 without it). */
+static double slab_bytes(void)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512], name[64];
+	unsigned long active, total, size;
+	double bytes = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lu %lu %lu", name, &active, &total, &size) == 4)
+			bytes += (double)active * size;
+	fclose(f);
+	return bytes;
+}
+
+static double memory_per_chan(enum backend b)
+{
+	static struct chan chans[MEMORY_CHANS];
+	double before, after;
+	int i, pass;
+
+	/* The first pass grows the fd table; the second is measured. */
+	for (pass = 0; pass < 2; pass++) {
+		before = slab_bytes();
+		for (i = 0; i < MEMORY_CHANS; i++)
+			chans[i] = chan_make(b, 0);
+		after = slab_bytes();
+		for (i = 0; i < MEMORY_CHANS; i++)
+			chan_close(chans[i]);
+	}
+	/* Freed files go through RCU: let them, so the next test starts clean. */
+	usleep(100000);
+	return before < 0 ? -1 : (after - before) / MEMORY_CHANS;
+}
+
+/* --- the run ----------------------------------------------------------------- */
+
+static void run_round(int round, long n)
+{
+	int i, b;
+
+	for (i = 0; i < BACKENDS; i++) {
+		/* Rotate the order each round, so drift favours no column. */
+		b = (i + round) % BACKENDS;
+		double(*f)[BACKENDS] = figures[round];
+
+		write_read(b, n / 10, 0); /* warm up */
+		f[WRITE_READ][b] = write_read(b, n, 0);
+		f[WRITE_POLL_READ][b] = write_read(b, n, 1);
+		f[EPOLL_CYCLE][b] = epoll_cycle(b, n, 0);
+		f[PINGPONG_READ][b] = ping_pong(b, n / 10, BY_READ);
+		f[PINGPONG_EPOLL][b] = ping_pong(b, n / 10, BY_EPOLL);
+		f[PINGPONG_URING][b] = ping_pong(b, n / 10, BY_URING);
+		f[CREATE_CLOSE][b] = create_close(b, n / 10);
+		herd(b, n / 20, &f[HERD_WAKE][b], &f[HERD_WAKES][b]);
+		f[POLL_STORM][b] = poll_storm(b, n);
+		f[SCALE_1][b] = epoll_cycle(b, n / 10, 1);
+		f[SCALE_1K][b] = epoll_cycle(b, n / 10, 1000);
+		f[SCALE_10K][b] = epoll_cycle(b, n / 10, 10000);
+		f[MEMORY][b] = memory_per_chan(b);
+	}
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median, min and max of `v[0..n)` (sorts it). */
+static void spread(double *v, int n, double *med, double *lo, double *hi)
+{
+	qsort(v, n, sizeof(*v), by_value);
+	*med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	*lo = v[0];
+	*hi = v[n - 1];
+}
+
+/*
+ * A column's ratio to eventfd in round r: eventfd's figure over the
+ * column's (every figure is lower-is-better, so above 1 is better). For
+ * eventfd itself, its median over its figure: the rounds' own noise.
+ */
+static double ratio(int r, int t, int b, double eventfd_median)
+{
+	double base = b == EVENTFD ? eventfd_median : figures[r][t][EVENTFD];
+
+	return figures[r][t][b] > 0 ? base / figures[r][t][b] : 0;
 }
 
 int main(int argc, char **argv)
 {
-	long n = argc > 1 ? atol(argv[1]) : 100000;
-	double r[4][BACKENDS];
-	int b, fd;
+	int rounds = 5, opt, r, t, b;
+	struct rlimit nofile = { 4 * MEMORY_CHANS, 4 * MEMORY_CHANS };
+	double v[MAX_ROUNDS], med, lo, hi, eventfd_median = 0;
+	long n = 20000;
+	FILE *csv = NULL;
+	struct utsname u;
 
-	if (n <= 0) {
-		fprintf(stderr, "usage: %s [ITERATIONS]\n", argv[0]);
+	while ((opt = getopt(argc, argv, "r:n:o:")) != -1) {
+		switch (opt) {
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'n':
+			n = atol(optarg);
+			break;
+		case 'o':
+			csv = fopen(optarg, "w");
+			must(csv != NULL, optarg);
+			break;
+		default:
+			rounds = 0;
+		}
+	}
+	if (rounds < 1 || rounds > MAX_ROUNDS || n < 200) {
+		fprintf(stderr, "usage: %s [-r ROUNDS (1-%d)] [-n ITERATIONS (>= 200)] [-o CSV]\n",
+			argv[0], MAX_ROUNDS);
 		return 2;
 	}
-	for (b = 0; b < BACKENDS; b++) {
-		fd = make(b);
-		must(fd >= 0, names[b]);
-		write_read(fd, n / 10, 0);		/* warm up */
-		r[0][b] = write_read(fd, n, 0);
-		r[1][b] = write_read(fd, n, 1);
-		r[2][b] = epoll_cycle(fd, n);
-		close(fd);
-		r[3][b] = ping_pong(b, n / 10);
-	}
-	static const char *const rows[] = { "write+read", "write+poll+read", "epoll cycle",
-					    "ping-pong" };
-	int row;
+	/* The scale and memory tests hold 10000 channels (20000 fds as pipes). */
+	must(setrlimit(RLIMIT_NOFILE, &nofile) == 0, "setrlimit(RLIMIT_NOFILE)");
+	pollcount_dev = open("/dev/pollcount", O_RDWR | O_CLOEXEC);
+	must(pollcount_dev >= 0, "open /dev/pollcount");
+	uname(&u);
+	printf("pollcount-bench: %d rounds of %ld iterations, kernel %s %s, %ld CPUs\n", rounds, n,
+	       u.release, u.version, sysconf(_SC_NPROCESSORS_ONLN));
+	for (r = 0; r < rounds; r++) {
+		double t0 = now_ns();
 
-	printf("pollcount-bench: %ld iterations (ping-pong %ld), ns per operation\n", n, n / 10);
-	printf("%-16s", "");
-	for (b = 0; b < BACKENDS; b++)
-		printf(" %11s", names[b]);
-	printf(" %16s\n", "pc-ioctl/eventfd");
-	for (row = 0; row < 4; row++) {
-		printf("%-16s", rows[row]);
-		for (b = 0; b < BACKENDS; b++)
-			printf(" %11.0f", r[row][b]);
-		printf(" %15.2fx\n", r[row][POLLCOUNT_IOCTL] / r[row][EVENTFD]);
+		run_round(r, n);
+		printf("round %d of %d: %.1f s\n", r + 1, rounds, (now_ns() - t0) / 1e9);
+		fflush(stdout);
 	}
+
+	if (csv)
+		fprintf(csv, "# raw\nround,test,backend,value,unit\n");
+	for (r = 0; csv && r < rounds; r++)
+		for (t = 0; t < TESTS; t++)
+			for (b = 0; b < BACKENDS; b++)
+				fprintf(csv, "%d,%s,%s,%.1f,%s\n", r + 1, tests[t].name,
+					backend_names[b], figures[r][t][b], tests[t].unit);
+	if (csv)
+		fprintf(csv, "# ratios\ntest,backend,median,min,max\n");
+
+	printf("\nmedian per round; then each column's ratio to eventfd in the same round, "
+	       "median [min-max] over %d rounds (above 1.00: better than eventfd)\n", rounds);
+	printf("%-17s %6s", "test", "unit");
+	for (b = 0; b < BACKENDS; b++)
+		printf(" %10s", backend_names[b]);
+	for (b = 1; b < BACKENDS; b++)
+		printf(" %20s", backend_names[b]);
+	printf("\n");
+	for (t = 0; t < TESTS; t++) {
+		printf("%-17s %6s", tests[t].name, tests[t].unit);
+		for (b = 0; b < BACKENDS; b++) {
+			for (r = 0; r < rounds; r++)
+				v[r] = figures[r][t][b];
+			spread(v, rounds, &med, &lo, &hi);
+			printf(t == HERD_WAKES ? " %10.2f" : " %10.0f", med);
+			if (b == EVENTFD)
+				eventfd_median = med;
+		}
+		for (b = 0; b < BACKENDS; b++) {
+			for (r = 0; r < rounds; r++)
+				v[r] = ratio(r, t, b, eventfd_median);
+			spread(v, rounds, &med, &lo, &hi);
+			if (b != EVENTFD)
+				printf("   %5.2f [%5.2f-%5.2f]", med, lo, hi);
+			if (csv)
+				fprintf(csv, "%s,%s,%.3f,%.3f,%.3f\n", tests[t].name,
+					backend_names[b], med, lo, hi);
+		}
+		printf("\n");
+	}
+	/* epoll's promise: the cost of a wait does not grow with the set. */
+	printf("scale 10k/1 idle (median time ratio, goal <= 1.20):");
+	for (b = 0; b < BACKENDS; b++) {
+		for (r = 0; r < rounds; r++)
+			v[r] = figures[r][SCALE_10K][b] / figures[r][SCALE_1][b];
+		spread(v, rounds, &med, &lo, &hi);
+		printf(" %s %.2f", backend_names[b], med);
+	}
+	printf("\n");
+	if (csv)
+		fclose(csv);
 	return 0;
 }
