@@ -135,8 +135,9 @@ check:
 # prints each column's ratio to eventfd and writes build/bench/bench.csv and
 # build/bench/bench.svg (samples/pollcount-bench.c, scripts/bench/chart).
 BENCH_KERNEL     ?= bench
-BENCH_ROUNDS     ?= 5
-BENCH_ITERATIONS ?= 20000
+BENCH_ROUNDS     ?= 7
+BENCH_ITERATIONS ?= 40000
+BENCH_CHANNELS   ?= 10000
 BENCH_OUT        := $(OUT)/bench
 bench:
 	@$(MAKE) -s $(if $(KDIR),,FLAVOUR=$(BENCH_KERNEL)) bench-vm
@@ -146,8 +147,8 @@ bench-vm: all
 	@echo "  bench: kernel $(KDIR_NOW) ($(if $(KDIR),yours,$(FLAVOUR) flavour)), $(BENCH_ROUNDS) rounds of $(BENCH_ITERATIONS)"
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
 		--log $(BENCH_OUT)/console.log --results $(BENCH_OUT)/results.log $(RUN_ARGS) -- \
-		pollcount-bench -r $(BENCH_ROUNDS) -n $(BENCH_ITERATIONS) -o /dev/ttyS1 | \
-		tr -d '\r' | sed -n '/^pollcount-bench:/,/^scale 10k/p' | tee $(BENCH_OUT)/table.txt
+		pollcount-bench -r $(BENCH_ROUNDS) -n $(BENCH_ITERATIONS) -m $(BENCH_CHANNELS) -o /dev/ttyS1 | \
+		tr -d '\r' | sed -n '/^pollcount-bench:/,/^scale [0-9]*\/1 idle/p' | tee $(BENCH_OUT)/table.txt
 	@tr -d '\r' <$(BENCH_OUT)/results.log >$(BENCH_OUT)/bench.csv
 	@$(TOP)/scripts/bench/chart $(BENCH_OUT)/bench.csv $(BENCH_OUT)/bench.svg \
 		"$$(head -1 $(BENCH_OUT)/table.txt | sed 's/^pollcount-bench: //; s/ #.*,/,/')"

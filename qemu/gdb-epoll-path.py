@@ -22,6 +22,10 @@ EPOLLIN, EPOLLRDNORM = 0x001, 0x040
 
 POLL_HOOK = "FileOps<pollcount_main::Pollcount>::poll"
 WRITE_HOOK = "FileOps<pollcount_main::Pollcount>::write"
+# The poll hook ends in a tail call of its wait queue's poll (poll_wait,
+# then the published events), so below the hook's own breakpoint the
+# backtrace shows the queue's function in the hook's place.
+QUEUE_POLL = "WaitQueue<pollcount_main::counter::Counter>::poll"
 
 
 class Recorder(gdb.Breakpoint):
@@ -127,7 +131,7 @@ def main():
     check("epoll_ctl_add_reaches_the_poll_hook", poll,
           ["do_epoll_ctl", "ep_insert", "ep_item_poll", "vfs_poll", POLL_HOOK])
     check("poll_wait_reaches_ep_ptable_queue_proc", queue,
-          ["do_epoll_ctl", "ep_insert", "ep_item_poll", "vfs_poll", POLL_HOOK,
+          ["do_epoll_ctl", "ep_insert", "ep_item_poll", "vfs_poll", QUEUE_POLL,
            "poll_wait", "ep_ptable_queue_proc"])
     check("write_wakes_ep_poll_callback_with_epollin", callback,
           ["vfs_write", WRITE_HOOK, "lock_until", "__wake_up_locked_key",

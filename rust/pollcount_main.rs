@@ -57,7 +57,7 @@ use glue::{
     file_ops::{
         install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile, PollKiocb,
     },
-    wait_queue::WaitQueue,
+    wait_queue::{PollState, WaitQueue},
 };
 use kernel::{
     bindings,
@@ -203,6 +203,14 @@ impl PinnedDrop for Pollcount {
     }
 }
 
+/// What `poll` reports for a counter (read without its lock: see
+/// `WaitQueue::poll`).
+impl PollState for Counter {
+    fn poll_events(&self) -> u32 {
+        self.events().bits()
+    }
+}
+
 fn nonblocking(file: &LocalFile) -> bool {
     file.flags() & bindings::O_NONBLOCK != 0
 }
@@ -269,10 +277,6 @@ impl PollFile for Pollcount {
                 Err(Refused::Invalid) => Some(Err(EINVAL)),
                 Err(Refused::WouldBlock) => None,
             })?
-    }
-
-    fn poll(&self, _file: &File) -> u32 {
-        self.counter.lock().events().bits()
     }
 
     fn ioctl(&self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {

@@ -28,14 +28,18 @@
  *                     10000 idle ones in the same set (epoll promises O(1))
  *   memory            kernel slab bytes per channel, from /proc/slabinfo
  *                     around making 10000 of them (the file included)
+ *   herd wakes/write  1 when every write finds the previous waker asleep
+ *                     again; EPOLLEXCLUSIVE wakes the next waiter too when
+ *                     the first one's set has no thread in epoll_wait yet
  *
  * Columns: eventfd; pollcount made by POLLCOUNT_IOC_CREATE (an anonymous
  * file, like eventfd's); pollcount opened from /dev/pollcount (a device
  * file: the VFS also sends fsnotify events on each read and write); a pipe
  * (8 bytes written and read; its own pair of files).
  *
- * Usage: pollcount-bench [-r ROUNDS] [-n ITERATIONS] [-o CSV]
- *   defaults: 5 rounds of 20000 (the threaded and scale tests use 1/10).
+ * Usage: pollcount-bench [-r ROUNDS] [-n ITERATIONS] [-m CHANNELS] [-o CSV]
+ *   defaults: 5 rounds of 20000 (the threaded and scale tests use 1/10),
+ *   10000 channels for the scale and memory tests (fewer: a quicker run).
  *   -o: also write every raw figure and the ratios as CSV to this file.
  */
 #define _GNU_SOURCE
@@ -71,15 +75,19 @@ struct chan {
 
 #define HERD_THREADS	16
 #define STORM_THREADS	64
-#define MEMORY_CHANS	10000
+#define MAX_CHANS	10000
+
+/* -m: how many channels the scale and memory tests make (the scale test's
+ * middle row has a tenth of them). */
+static int channels = MAX_CHANS;
 #define MAX_ROUNDS	64
 
 enum test {
 	WRITE_READ, WRITE_POLL_READ, EPOLL_CYCLE, PINGPONG_READ, PINGPONG_EPOLL, PINGPONG_URING,
-	CREATE_CLOSE, HERD_WAKE, HERD_WAKES, POLL_STORM, SCALE_1, SCALE_1K, SCALE_10K, MEMORY,
+	CREATE_CLOSE, HERD_WAKE, HERD_WAKES, POLL_STORM, SCALE_1, SCALE_TENTH, SCALE_ALL, MEMORY,
 	TESTS
 };
-static const struct {
+static struct {
 	const char *name, *unit;
 } tests[TESTS] = {
 	[WRITE_READ] = { "write+read", "ns" },
@@ -93,8 +101,8 @@ static const struct {
 	[HERD_WAKES] = { "herd wakes/write", "wakes" },
 	[POLL_STORM] = { "poll storm", "ns" },
 	[SCALE_1] = { "scale 1 idle", "ns" },
-	[SCALE_1K] = { "scale 1k idle", "ns" },
-	[SCALE_10K] = { "scale 10k idle", "ns" },
+	[SCALE_TENTH] = { "scale 1k idle", "ns" },	/* renamed by -m */
+	[SCALE_ALL] = { "scale 10k idle", "ns" },
 	[MEMORY] = { "memory", "bytes" },
 };
 
@@ -323,9 +331,9 @@ static double ping_pong(enum backend b, long n, enum wait_kind kind)
 
 struct herd {
 	struct chan c;
+	int stop[2];		/* a pipe, written once to stop every member */
 	sem_t consumed;
 	atomic_long wakes, wake_ns_total;
-	atomic_int stop;
 	double written_at;
 };
 
@@ -333,19 +341,20 @@ static void *herd_member(void *arg)
 {
 	struct herd *h = arg;
 	int ep = epoll_on(h->c, EPOLLIN | EPOLLEXCLUSIVE);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 1 };
 	uint64_t v;
 
+	/* Not exclusive, level-triggered: the stop wakes every member. */
+	must(epoll_ctl(ep, EPOLL_CTL_ADD, h->stop[0], &ev) == 0, "epoll_ctl stop");
 	for (;;) {
-		epoll_wait_one(ep);
+		must(epoll_wait(ep, &ev, 1, -1) == 1, "herd epoll_wait");
 		double woke = now_ns();
-		int stopping = atomic_load(&h->stop);
 
-		if (!stopping)
-			atomic_fetch_add(&h->wakes, 1);
+		if (ev.data.u32 == 1)
+			break;
+		atomic_fetch_add(&h->wakes, 1);
 		/* Nonblocking: a thread woken for nothing finds it taken. */
 		if (read(h->c.rfd, &v, 8) == 8) {
-			if (stopping)
-				break;
 			atomic_fetch_add(&h->wake_ns_total, (long)(woke - h->written_at));
 			sem_post(&h->consumed);
 		} else {
@@ -365,6 +374,7 @@ static void herd(enum backend b, long n, double *latency, double *wakes)
 	long k;
 
 	must(sem_init(&h.consumed, 0, 0) == 0, "sem_init");
+	must(pipe2(h.stop, O_CLOEXEC) == 0, "pipe2");
 	for (i = 0; i < HERD_THREADS; i++)
 		must(pthread_create(&t[i], NULL, herd_member, &h) == 0, "pthread_create");
 	usleep(100000);		/* let them all reach epoll_wait */
@@ -376,14 +386,11 @@ static void herd(enum backend b, long n, double *latency, double *wakes)
 	}
 	*wakes = (double)atomic_load(&h.wakes) / n;
 	*latency = (double)atomic_load(&h.wake_ns_total) / n;
-	/* One write wakes one member: write until every one has left. */
-	atomic_store(&h.stop, 1);
-	for (i = 0; i < HERD_THREADS; i++) {
-		while (pthread_tryjoin_np(t[i], NULL) != 0) {
-			put(h.c);
-			usleep(1000);
-		}
-	}
+	must(write(h.stop[1], "", 1) == 1, "write stop");
+	for (i = 0; i < HERD_THREADS; i++)
+		pthread_join(t[i], NULL);
+	close(h.stop[0]);
+	close(h.stop[1]);
 	sem_destroy(&h.consumed);
 	chan_close(h.c);
 }
@@ -447,22 +454,22 @@ static double slab_bytes(void)
 
 static double memory_per_chan(enum backend b)
 {
-	static struct chan chans[MEMORY_CHANS];
+	static struct chan chans[MAX_CHANS];
 	double before, after;
 	int i, pass;
 
 	/* The first pass grows the fd table; the second is measured. */
 	for (pass = 0; pass < 2; pass++) {
 		before = slab_bytes();
-		for (i = 0; i < MEMORY_CHANS; i++)
+		for (i = 0; i < channels; i++)
 			chans[i] = chan_make(b, 0);
 		after = slab_bytes();
-		for (i = 0; i < MEMORY_CHANS; i++)
+		for (i = 0; i < channels; i++)
 			chan_close(chans[i]);
 	}
 	/* Freed files go through RCU: let them, so the next test starts clean. */
 	usleep(100000);
-	return before < 0 ? -1 : (after - before) / MEMORY_CHANS;
+	return before < 0 ? -1 : (after - before) / channels;
 }
 
 /* --- the run ----------------------------------------------------------------- */
@@ -487,8 +494,8 @@ static void run_round(int round, long n)
 		herd(b, n / 20, &f[HERD_WAKE][b], &f[HERD_WAKES][b]);
 		f[POLL_STORM][b] = poll_storm(b, n);
 		f[SCALE_1][b] = epoll_cycle(b, n / 10, 1);
-		f[SCALE_1K][b] = epoll_cycle(b, n / 10, 1000);
-		f[SCALE_10K][b] = epoll_cycle(b, n / 10, 10000);
+		f[SCALE_TENTH][b] = epoll_cycle(b, n / 10, channels / 10);
+		f[SCALE_ALL][b] = epoll_cycle(b, n / 10, channels);
 		f[MEMORY][b] = memory_per_chan(b);
 	}
 }
@@ -524,19 +531,23 @@ static double ratio(int r, int t, int b, double eventfd_median)
 int main(int argc, char **argv)
 {
 	int rounds = 5, opt, r, t, b;
-	struct rlimit nofile = { 4 * MEMORY_CHANS, 4 * MEMORY_CHANS };
+	struct rlimit nofile = { 4 * MAX_CHANS, 4 * MAX_CHANS };
+	static char tenth_name[32], all_name[32];
 	double v[MAX_ROUNDS], med, lo, hi, eventfd_median = 0;
 	long n = 20000;
 	FILE *csv = NULL;
 	struct utsname u;
 
-	while ((opt = getopt(argc, argv, "r:n:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:m:o:")) != -1) {
 		switch (opt) {
 		case 'r':
 			rounds = atoi(optarg);
 			break;
 		case 'n':
 			n = atol(optarg);
+			break;
+		case 'm':
+			channels = atoi(optarg);
 			break;
 		case 'o':
 			csv = fopen(optarg, "w");
@@ -546,11 +557,15 @@ int main(int argc, char **argv)
 			rounds = 0;
 		}
 	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || n < 200) {
-		fprintf(stderr, "usage: %s [-r ROUNDS (1-%d)] [-n ITERATIONS (>= 200)] [-o CSV]\n",
-			argv[0], MAX_ROUNDS);
+	if (rounds < 1 || rounds > MAX_ROUNDS || n < 200 || channels < 10 || channels > MAX_CHANS) {
+		fprintf(stderr, "usage: %s [-r ROUNDS (1-%d)] [-n ITERATIONS (>= 200)] "
+			"[-m CHANNELS (10-%d)] [-o CSV]\n", argv[0], MAX_ROUNDS, MAX_CHANS);
 		return 2;
 	}
+	snprintf(tenth_name, sizeof(tenth_name), "scale %d idle", channels / 10);
+	snprintf(all_name, sizeof(all_name), "scale %d idle", channels);
+	tests[SCALE_TENTH].name = tenth_name;
+	tests[SCALE_ALL].name = all_name;
 	/* The scale and memory tests hold 10000 channels (20000 fds as pipes). */
 	must(setrlimit(RLIMIT_NOFILE, &nofile) == 0, "setrlimit(RLIMIT_NOFILE)");
 	pollcount_dev = open("/dev/pollcount", O_RDWR | O_CLOEXEC);
@@ -607,10 +622,10 @@ int main(int argc, char **argv)
 		printf("\n");
 	}
 	/* epoll's promise: the cost of a wait does not grow with the set. */
-	printf("scale 10k/1 idle (median time ratio, goal <= 1.20):");
+	printf("scale %d/1 idle (median time ratio, goal <= 1.20):", channels);
 	for (b = 0; b < BACKENDS; b++) {
 		for (r = 0; r < rounds; r++)
-			v[r] = figures[r][SCALE_10K][b] / figures[r][SCALE_1][b];
+			v[r] = figures[r][SCALE_ALL][b] / figures[r][SCALE_1][b];
 		spread(v, rounds, &med, &lo, &hi);
 		printf(" %s %.2f", backend_names[b], med);
 	}

@@ -250,6 +250,37 @@ static void slot_free(struct world *w, int s)
 	w->slot[s].used = false;
 }
 
+/*
+ * Each slot's fds sit at fixed numbers, one range per world. epoll keys
+ * its items by file and fd number, and an item outlives the close of its
+ * fd while a dup keeps the file open. Left to the kernel, the two worlds'
+ * lowest free fds differ (creating a pollcount opens the device first), so
+ * a later dup could land on a number still registered in one world only.
+ */
+#define PC_FD_BASE	500
+#define EFD_FD_BASE	600
+
+/* Moves fd to target, keeping its close-on-exec flag (fd as it was if that fails). */
+static int pin_fd(int fd, int target)
+{
+	int cloexec = fcntl(fd, F_GETFD) & FD_CLOEXEC, moved;
+
+	if (fd == target)
+		return fd;
+	moved = dup3(fd, target, cloexec ? O_CLOEXEC : 0);
+	if (moved < 0)
+		return fd;
+	close(fd);
+	return moved;
+}
+
+static void slot_pin(struct world *w, int s)
+{
+	w->slot[s].pc = pin_fd(w->slot[s].pc, PC_FD_BASE + s);
+	if (w->slot[s].efd >= 0)
+		w->slot[s].efd = pin_fd(w->slot[s].efd, EFD_FD_BASE + s);
+}
+
 static void *buffer(struct world *w, enum buf_kind kind, void *good)
 {
 	switch (kind) {
@@ -305,6 +336,7 @@ static bool op_create(struct world *w, const struct op *op, bool by_open)
 			return true;
 		*s = (struct slot){ true, pc.ret, efd.ret, w->counters++ };
 		w->counter[s->counter] = (struct counter){ false, 0 };
+		slot_pin(w, op->slot);
 		return true;
 	}
 	dev = open(POLLCOUNT_DEV, O_RDWR | O_CLOEXEC);
@@ -325,6 +357,7 @@ static bool op_create(struct world *w, const struct op *op, bool by_open)
 			DIVERGE(w, "mailbox create: %s", strerror(pc.err));
 		*s = (struct slot){ true, pc.ret, -1, w->counters++ };
 		w->counter[s->counter] = (struct counter){ true, op->value };
+		slot_pin(w, op->slot);
 		return true;
 	}
 	if (op->reserved) {
@@ -361,6 +394,7 @@ static bool op_create(struct world *w, const struct op *op, bool by_open)
 		return true;
 	*s = (struct slot){ true, pc.ret, efd.ret, w->counters++ };
 	w->counter[s->counter] = (struct counter){ false, 0 };
+	slot_pin(w, op->slot);
 	return true;
 }
 
@@ -721,6 +755,7 @@ static bool apply(struct world *w, const struct op *op)
 		w->slot[op->slot2].efd = s->efd >= 0 ? dup(s->efd) : -1;
 		if (w->slot[op->slot2].pc < 0 || (s->efd >= 0 && w->slot[op->slot2].efd < 0))
 			DIVERGE(w, "dup: %s", strerror(errno));
+		slot_pin(w, op->slot2);
 		return true;
 	case OP_READ:
 		return op_read(w, op, false);

@@ -36,7 +36,7 @@ use super::c_helpers::{
     pollcount_anon_inode_getfile, pollcount_copy_to_iter_nofault, pollcount_file_mode_like_eventfd,
     pollcount_kiocb_nowait,
 };
-use super::wait_queue::WaitQueue;
+use super::wait_queue::{PollState, WaitQueue};
 
 /// The `kiocb` of a [`PollFile`]'s `read_iter`.
 pub(crate) type PollKiocb<'a, T> = Kiocb<'a, Pin<KBox<T>>>;
@@ -44,8 +44,8 @@ pub(crate) type PollKiocb<'a, T> = Kiocb<'a, Pin<KBox<T>>>;
 /// The private data of a pollable file: one per open file description,
 /// shared by every fd (dup, fork, fd passing) that refers to it.
 pub(crate) trait PollFile: Sized + Send + Sync {
-    /// The value the file's wait queue guards.
-    type State;
+    /// The value the file's wait queue guards; `poll` reports its events.
+    type State: PollState;
 
     /// A new file's data, for an open of the misc device.
     fn open() -> Result<Pin<KBox<Self>>>;
@@ -63,10 +63,6 @@ pub(crate) trait PollFile: Sized + Send + Sync {
     /// `write`, as eventfd's: `writev` runs it once per segment, and
     /// `RWF_NOWAIT` is `EOPNOTSUPP`.
     fn write(&self, file: &LocalFile, buf: UserPtr, len: usize) -> Result<usize>;
-
-    /// The poll mask (`EPOLLIN`, ...). The file is already registered on
-    /// [`PollFile::wait_queue`] when this runs.
-    fn poll(&self, file: &File) -> u32;
 
     /// `ioctl(2)`; unknown commands return `ENOTTY`.
     fn ioctl(&self, file: &File, cmd: u32, arg: usize) -> Result<isize>;
@@ -180,8 +176,7 @@ impl<T: PollFile> FileOps<T> {
         let file = unsafe { File::from_raw_file(file) };
         // SAFETY: `table` is null or valid (caller). The queue is part of the
         // private data, which lives until `release` (module documentation).
-        unsafe { data.wait_queue().poll_wait(file, table) };
-        data.poll(file)
+        unsafe { data.wait_queue().poll(file, table) }
     }
 
     /// # Safety

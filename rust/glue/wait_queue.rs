@@ -26,37 +26,49 @@ use kernel::{
     bindings,
     fs::File,
     prelude::*,
-    sync::LockClassKey,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        LockClassKey,
+    },
     types::{NotThreadSafe, Opaque},
 };
+
+/// A value that `poll` can see without the lock: its poll mask.
+pub(crate) trait PollState {
+    /// The events (`EPOLLIN`, `EPOLLOUT`, ...) this value makes true.
+    fn poll_events(&self) -> u32;
+}
 
 /// A `struct wait_queue_head` whose spinlock guards a `T`.
 ///
 /// # Invariants
 ///
 /// `head` is an initialised wait queue head; `value` is only accessed through
-/// a [`WaitQueueGuard`], which holds `head.lock`.
+/// a [`WaitQueueGuard`], which holds `head.lock`. `events` is
+/// `value.poll_events()` as it was when the lock was last released.
 #[pin_data(PinnedDrop)]
-pub(crate) struct WaitQueue<T> {
+pub(crate) struct WaitQueue<T: PollState> {
     #[pin]
     head: Opaque<bindings::wait_queue_head>,
     value: UnsafeCell<T>,
+    events: Atomic<u32>,
 }
 
 // SAFETY: A wait queue head may be used and freed from any thread; `T` moves
 // with the queue, hence `T: Send`.
-unsafe impl<T: Send> Send for WaitQueue<T> {}
+unsafe impl<T: PollState + Send> Send for WaitQueue<T> {}
 // SAFETY: Shared access to `T` only happens under the spinlock, one thread at
 // a time (type invariant), so `T: Send` suffices, as for `SpinLock<T>`.
-unsafe impl<T: Send> Sync for WaitQueue<T> {}
+unsafe impl<T: PollState + Send> Sync for WaitQueue<T> {}
 
-impl<T> WaitQueue<T> {
+impl<T: PollState> WaitQueue<T> {
     /// A wait queue guarding `value`; `name` and `key` are for lockdep.
     pub(crate) fn new(
         value: T,
         name: &'static CStr,
         key: Pin<&'static LockClassKey>,
     ) -> impl PinInit<Self> {
+        let events = value.poll_events();
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes while the closure runs; `name`
             // and `key` are static, so they outlive the wait queue.
@@ -64,6 +76,7 @@ impl<T> WaitQueue<T> {
                 bindings::__init_waitqueue_head(slot, name.as_char_ptr(), key.as_ptr())
             }),
             value: UnsafeCell::new(value),
+            events: Atomic::new(events),
         })
     }
 
@@ -82,6 +95,7 @@ impl<T> WaitQueue<T> {
         // INVARIANT: the lock is held until the guard drops.
         WaitQueueGuard {
             queue: self,
+            changed: false,
             _not_send: NotThreadSafe,
         }
     }
@@ -138,18 +152,47 @@ impl<T> WaitQueue<T> {
         result
     }
 
-    /// `poll_wait()`: adds the poll table's entry (select, poll, or an epoll
-    /// item via `ep_ptable_queue_proc()`) to this queue.
+    /// `poll`: adds the poll table's entry (select, poll, or an epoll item
+    /// via `ep_ptable_queue_proc()`) to this queue, then returns the value's
+    /// events, read without taking the lock.
     ///
     /// # Safety
     ///
     /// `table` is null or a valid `poll_table` for this call, and this queue
     /// must outlive every entry added to it: it must be owned by `file`'s
     /// private data, freed only by `file`'s `release`.
-    pub(crate) unsafe fn poll_wait(&self, file: &File, table: *mut bindings::poll_table) {
+    pub(crate) unsafe fn poll(&self, file: &File, table: *mut bindings::poll_table) -> u32 {
         // SAFETY: `file` is valid; `table` is null or valid (caller); the
         // queue outlives the entry (caller).
-        unsafe { bindings::poll_wait(file.as_ptr(), self.head(), table) }
+        unsafe { bindings::poll_wait(file.as_ptr(), self.head(), table) };
+
+        // The value is changed only under the lock, and its events are
+        // published before every wakeup and every release of the lock
+        // (`WaitQueueGuard::wake_up_poll` and `drop`).
+        // Reading them here without the lock is what eventfd_poll() does
+        // with its count, and for the same reasons it cannot miss a wakeup:
+        //
+        // A caller that will sleep (select, poll, the first ep_item_poll()
+        // of an epoll item) passed a table whose queueing function took
+        // this queue's lock to add its entry (add_wait_queue()). A writer
+        // changes the value under the same lock, so either its critical
+        // section came first, and the lock handed over its published
+        // events before the load below (acquire after release), or it
+        // came after, and its wake_up_poll() finds the entry now queued
+        // and wakes the caller, who polls again.
+        //
+        // A caller that will not sleep (epoll re-checking an item it has
+        // already queued, a poll with timeout 0) may load events that are
+        // about to change: the change's wakeup then reaches its entry
+        // (epoll's is still queued) and the caller looks again, or it
+        // asked for a snapshot only. Either way the lock buys nothing but
+        // a round trip per poll, which epoll_wait pays per ready item.
+        self.published_events()
+    }
+
+    /// The events published by the last release of the lock.
+    fn published_events(&self) -> u32 {
+        self.events.load(Relaxed)
     }
 }
 
@@ -168,7 +211,7 @@ unsafe fn has_waiters(head: *mut bindings::wait_queue_head) -> bool {
 }
 
 #[pinned_drop]
-impl<T> PinnedDrop for WaitQueue<T> {
+impl<T: PollState> PinnedDrop for WaitQueue<T> {
     /// The queue must be empty when it dies: every poll table entry is
     /// removed before the file's `release` (see the module documentation).
     /// A leftover entry would point into freed memory; warn loudly instead
@@ -186,16 +229,25 @@ impl<T> PinnedDrop for WaitQueue<T> {
 /// # Invariants
 ///
 /// `queue.head.lock` is held by this thread for as long as the guard lives.
-pub(crate) struct WaitQueueGuard<'a, T> {
+/// Unless `changed`, `queue.events` holds the value's events.
+pub(crate) struct WaitQueueGuard<'a, T: PollState> {
     queue: &'a WaitQueue<T>,
+    /// Whether the value was lent out mutably since its events were stored.
+    changed: bool,
     _not_send: NotThreadSafe,
 }
 
-impl<T> WaitQueueGuard<'_, T> {
+impl<T: PollState> WaitQueueGuard<'_, T> {
     /// `wake_up_locked_poll()`: wakes the waiters interested in `events`,
     /// passed as the wakeup key; a waiter without a key filter (a blocked
     /// read or write) is always woken.
+    ///
+    /// Publishes the value's events first: a woken epoll_wait() or poll()
+    /// calls `poll` at once, before this lock is released, and must find
+    /// the change that woke it (a wakeup orders the waker's earlier stores
+    /// before whatever the woken task does next).
     pub(crate) fn wake_up_poll(&mut self, events: u32) {
+        self.publish();
         let head = self.queue.head();
         // SAFETY: the lock is held (type invariant), so reading the list and
         // waking under the lock are allowed.
@@ -209,9 +261,19 @@ impl<T> WaitQueueGuard<'_, T> {
             }
         }
     }
+
+    /// Stores the value's events where `WaitQueue::poll` reads them, if it
+    /// may have changed since the lock was taken or they were last stored
+    /// (a store is a call into C, `atomic_set()`: once per syscall).
+    fn publish(&mut self) {
+        if self.changed {
+            self.changed = false;
+            self.queue.events.store(self.poll_events(), Relaxed);
+        }
+    }
 }
 
-impl<T> Deref for WaitQueueGuard<'_, T> {
+impl<T: PollState> Deref for WaitQueueGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -220,15 +282,19 @@ impl<T> Deref for WaitQueueGuard<'_, T> {
     }
 }
 
-impl<T> DerefMut for WaitQueueGuard<'_, T> {
+impl<T: PollState> DerefMut for WaitQueueGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
+        self.changed = true;
         // SAFETY: the lock is held (type invariant), so no one else accesses the value.
         unsafe { &mut *self.queue.value.get() }
     }
 }
 
-impl<T> Drop for WaitQueueGuard<'_, T> {
+impl<T: PollState> Drop for WaitQueueGuard<'_, T> {
     fn drop(&mut self) {
+        // Publish the events for `WaitQueue::poll` before the unlock, whose
+        // release ordering makes them visible with the value itself.
+        self.publish();
         // SAFETY: the lock is held by this thread (type invariant), taken
         // with `spin_lock_irq` by `WaitQueue::lock`.
         unsafe { pollcount_spin_unlock_irq(&raw mut (*self.queue.head()).lock) };
@@ -243,6 +309,13 @@ mod tests {
         static_lock_class,
         sync::atomic::{Atomic, Relaxed},
     };
+
+    /// A test value's events: its low bits.
+    impl PollState for u64 {
+        fn poll_events(&self) -> u32 {
+            *self as u32
+        }
+    }
 
     fn queue(value: u64) -> Result<Pin<KBox<WaitQueue<u64>>>> {
         KBox::pin_init(
@@ -260,6 +333,27 @@ mod tests {
             *guard = 6;
         }
         assert_eq!(*q.lock(), 6);
+        Ok(())
+    }
+
+    #[test]
+    fn each_unlock_publishes_the_events_poll_reads() -> Result {
+        let q = queue(0x41)?;
+        assert_eq!(q.published_events(), 0x41);
+        {
+            let mut guard = q.lock();
+            *guard = 0x104;
+            // Not before the unlock: a lockless reader sees the old events
+            // until the new value is visible with them.
+            assert_eq!(q.published_events(), 0x41);
+        }
+        assert_eq!(q.published_events(), 0x104);
+        let taken = q.lock_until(false, |guard| {
+            **guard = 0x4;
+            Some(())
+        });
+        assert_eq!(taken, Ok(()));
+        assert_eq!(q.published_events(), 0x4);
         Ok(())
     }
 
@@ -310,6 +404,57 @@ mod tests {
     ) -> c_int {
         LAST_KEY.store(key as usize, Relaxed);
         0
+    }
+
+    /// The events [`record_published`] found published when woken.
+    static SEEN_EVENTS: Atomic<u32> = Atomic::new(u32::MAX);
+
+    /// A wake function that records what `poll` would read at that moment:
+    /// the events published on the queue in the entry's `private`.
+    ///
+    /// # Safety
+    ///
+    /// As [`record_key`]; the entry's `private` points to a live
+    /// `WaitQueue<u64>`.
+    unsafe extern "C" fn record_published(
+        wait: *mut bindings::wait_queue_entry,
+        _mode: c_uint,
+        _sync: c_int,
+        _key: *mut c_void,
+    ) -> c_int {
+        // SAFETY: `wait` is the queued entry, and its `private` is the
+        // queue being woken, alive for the wakeup (caller).
+        let queue = unsafe { &*(*wait).private.cast::<WaitQueue<u64>>() };
+        SEEN_EVENTS.store(queue.published_events(), Relaxed);
+        0
+    }
+
+    #[test]
+    fn a_woken_poller_finds_the_change_that_woke_it() -> Result {
+        let q = queue(0)?;
+        let entry = Opaque::<bindings::wait_queue_entry>::uninit();
+        let raw = entry.get();
+        // SAFETY: as in `wakeups_carry_their_events_as_the_key`, with the
+        // queue as the entry's `private`, for `record_published`.
+        unsafe {
+            (*raw).flags = 0;
+            (*raw).private = (&raw const *q).cast_mut().cast();
+            (*raw).func = Some(record_published);
+            (*raw).entry.next = &raw mut (*raw).entry;
+            (*raw).entry.prev = &raw mut (*raw).entry;
+            bindings::add_wait_queue(q.head(), raw);
+        }
+        {
+            // A write: change the value, then wake, still under the lock.
+            let mut guard = q.lock();
+            *guard = 0x41;
+            guard.wake_up_poll(0x41);
+        }
+        // SAFETY: the entry is still queued; `entry` outlives this call.
+        unsafe { bindings::remove_wait_queue(q.head(), raw) };
+        // Seen before the unlock: epoll_wait() would poll the item now.
+        assert_eq!(SEEN_EVENTS.load(Relaxed), 0x41);
+        Ok(())
     }
 
     #[test]
