@@ -386,47 +386,54 @@ mod tests {
         Ok(())
     }
 
-    /// The key the last wakeup carried to [`record_key`], as
+    /// The key the last wakeup carried to [`record_wakeup`], as
     /// `ep_poll_callback()` would read it.
     static LAST_KEY: Atomic<usize> = Atomic::new(usize::MAX);
 
-    /// A wake function that records the wakeup's key and wakes nobody.
+    /// The events [`record_wakeup`] found published when woken: what a
+    /// woken `epoll_wait()` would read from `poll` at that moment.
+    static SEEN_EVENTS: Atomic<u32> = Atomic::new(u32::MAX);
+
+    /// A wake function that records the wakeup's key and the events
+    /// published on the woken queue (the entry's `private`); wakes nobody.
     ///
     /// # Safety
     ///
-    /// Called by `__wake_up_common()` for an entry on a woken queue; it
-    /// touches none of its arguments but the key's value.
-    unsafe extern "C" fn record_key(
-        _wait: *mut bindings::wait_queue_entry,
+    /// Called by `__wake_up_common()` for an entry added by [`add_recorder`],
+    /// whose `private` points to the live `WaitQueue<u64>` being woken.
+    unsafe extern "C" fn record_wakeup(
+        wait: *mut bindings::wait_queue_entry,
         _mode: c_uint,
         _sync: c_int,
         key: *mut c_void,
     ) -> c_int {
-        LAST_KEY.store(key as usize, Relaxed);
-        0
-    }
-
-    /// The events [`record_published`] found published when woken.
-    static SEEN_EVENTS: Atomic<u32> = Atomic::new(u32::MAX);
-
-    /// A wake function that records what `poll` would read at that moment:
-    /// the events published on the queue in the entry's `private`.
-    ///
-    /// # Safety
-    ///
-    /// As [`record_key`]; the entry's `private` points to a live
-    /// `WaitQueue<u64>`.
-    unsafe extern "C" fn record_published(
-        wait: *mut bindings::wait_queue_entry,
-        _mode: c_uint,
-        _sync: c_int,
-        _key: *mut c_void,
-    ) -> c_int {
         // SAFETY: `wait` is the queued entry, and its `private` is the
         // queue being woken, alive for the wakeup (caller).
         let queue = unsafe { &*(*wait).private.cast::<WaitQueue<u64>>() };
+        LAST_KEY.store(key as usize, Relaxed);
         SEEN_EVENTS.store(queue.published_events(), Relaxed);
         0
+    }
+
+    /// Queues `raw` on `q` with [`record_wakeup`]: `init_waitqueue_func_entry()`
+    /// (an inline function), with the queue as `private`, then `add_wait_queue()`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is valid for writes and not queued, and stays valid until it is
+    /// removed from `q` with `remove_wait_queue()`, which must happen while
+    /// `q` lives.
+    unsafe fn add_recorder(q: &WaitQueue<u64>, raw: *mut bindings::wait_queue_entry) {
+        // SAFETY: `raw` is valid for writes (caller); the list node starts
+        // empty, as `add_wait_queue()` expects; `q`'s head is initialised.
+        unsafe {
+            (*raw).flags = 0;
+            (*raw).private = (&raw const *q).cast_mut().cast();
+            (*raw).func = Some(record_wakeup);
+            (*raw).entry.next = &raw mut (*raw).entry;
+            (*raw).entry.prev = &raw mut (*raw).entry;
+            bindings::add_wait_queue(q.head(), raw);
+        }
     }
 
     #[test]
@@ -434,16 +441,8 @@ mod tests {
         let q = queue(0)?;
         let entry = Opaque::<bindings::wait_queue_entry>::uninit();
         let raw = entry.get();
-        // SAFETY: as in `wakeups_carry_their_events_as_the_key`, with the
-        // queue as the entry's `private`, for `record_published`.
-        unsafe {
-            (*raw).flags = 0;
-            (*raw).private = (&raw const *q).cast_mut().cast();
-            (*raw).func = Some(record_published);
-            (*raw).entry.next = &raw mut (*raw).entry;
-            (*raw).entry.prev = &raw mut (*raw).entry;
-            bindings::add_wait_queue(q.head(), raw);
-        }
+        // SAFETY: `entry` lives on this frame past the removal below.
+        unsafe { add_recorder(&q, raw) };
         {
             // A write: change the value, then wake, still under the lock.
             let mut guard = q.lock();
@@ -462,17 +461,8 @@ mod tests {
         let q = queue(0)?;
         let entry = Opaque::<bindings::wait_queue_entry>::uninit();
         let raw = entry.get();
-        // SAFETY: `raw` is valid for writes; this is `init_waitqueue_func_entry()`
-        // (an inline function): no task, the recording wake function, and an
-        // empty list node, which `add_wait_queue()` links into the queue.
-        unsafe {
-            (*raw).flags = 0;
-            (*raw).private = core::ptr::null_mut();
-            (*raw).func = Some(record_key);
-            (*raw).entry.next = &raw mut (*raw).entry;
-            (*raw).entry.prev = &raw mut (*raw).entry;
-            bindings::add_wait_queue(q.head(), raw);
-        }
+        // SAFETY: `entry` lives on this frame past the removal below.
+        unsafe { add_recorder(&q, raw) };
         LAST_KEY.store(usize::MAX, Relaxed);
         q.lock().wake_up_poll(0x41);
         let first = LAST_KEY.load(Relaxed);
