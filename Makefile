@@ -212,7 +212,7 @@ tools:
 		if [ $$rc = 0 ]; then echo "  tools: $$(echo "$$out" | tail -1)"; \
 		else echo "$$out"; exit 1; fi
 
-# `unsafe` only in rust/glue/, each with its SAFETY comment or Safety section.
+# `unsafe` only in rust/kernel_ext/, each with its SAFETY comment or Safety section.
 unsafe:
 	@$(TOP)/qemu/lint-unsafe
 

@@ -159,7 +159,7 @@ def main():
 
 def find_functions():
     """Mangled names of the module's hooks, from the module file."""
-    demangled_of = {hook: f"<pollcount_main::glue::file_ops::{hook.replace('>::', '>>::')}"
+    demangled_of = {hook: f"<pollcount_main::kernel_ext::file_ops::{hook.replace('>::', '>>::')}"
                     for hook in (POLL_HOOK, WRITE_HOOK)}
     names = {}
     for mangled, demangled in module_functions():   # from pollcount-gdb.py

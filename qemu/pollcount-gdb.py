@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """gdb helpers for pollcount, loaded by `make gdb` (qemu/gdb).
 
-Rust symbols are mangled (v0: `_RNvMNtNtCs..._14pollcount_main4glue...`);
+Rust symbols are mangled (v0: `_RNvMNtNtCs..._14pollcount_main10kernel_ext...`);
 gdb shows them demangled, but typing generic names such as
-`<pollcount_main::glue::file_ops::FileOps<pollcount_main::Pollcount>>::poll`
+`<pollcount_main::kernel_ext::file_ops::FileOps<pollcount_main::Pollcount>>::poll`
 is tedious. These commands find a function of the module by a fragment of
 its demangled name, from the module file's symbol table, so they work
 before the module is loaded (the breakpoint stays pending until

@@ -46,19 +46,13 @@
 //! ```
 //!
 //! Structure: `counter.rs` holds the rules (plain Rust, KUnit-tested);
-//! `glue/` is the only code that talks to C (file operations, the wait
+//! `kernel_ext/` is the only code that talks to C (file operations, the wait
 //! queue); this file joins them: the file's syscalls in terms of the rules.
 
 mod counter;
-mod glue;
+mod kernel_ext;
 
 use counter::{Counter, Mode, Refused};
-use glue::{
-    file_ops::{
-        install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile, PollKiocb,
-    },
-    wait_queue::{PollState, WaitQueue},
-};
 use kernel::{
     bindings,
     fs::{File, LocalFile},
@@ -69,6 +63,12 @@ use kernel::{
     seq_print, static_lock_class,
     sync::atomic::{Atomic, Relaxed},
     uaccess::{UserPtr, UserSlice},
+};
+use kernel_ext::{
+    file_ops::{
+        install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile, PollKiocb,
+    },
+    wait_queue::{PollState, WaitQueue},
 };
 
 module! {
@@ -215,6 +215,7 @@ fn nonblocking(file: &LocalFile) -> bool {
     file.flags() & bindings::O_NONBLOCK != 0
 }
 
+#[vtable]
 impl PollFile for Pollcount {
     type State = Counter;
 

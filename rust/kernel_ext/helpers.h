@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * C helpers for pollcount's Rust glue (rust/glue/c_helpers.rs declares them
+ * C helpers for pollcount's C layer, rust/kernel_ext/ (c_helpers.rs declares them
  * to Rust). Each wraps an inline function or a macro the kernel crate's
  * bindings cannot reach: bindgen neither calls inline functions nor
  * evaluates the casts in macros like FMODE_NOWAIT. Upstream, these would be

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C helpers for pollcount's Rust glue: see helpers.h. No logic lives here,
+ * C helpers for pollcount's C layer, rust/kernel_ext/: see helpers.h. No logic lives here,
  * only what Rust cannot spell: inline functions and macros.
  */
 #include <linux/anon_inodes.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The C helpers of `helpers.c` (inline functions and macros that bindgen
-//! cannot reach), declared for the rest of the glue. Each is documented
+//! cannot reach), declared for the rest of `kernel_ext`. Each is documented
 //! where it is defined; the types are those of `helpers.h`.
 
 use kernel::{

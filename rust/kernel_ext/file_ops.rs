@@ -21,7 +21,7 @@
 use core::marker::PhantomData;
 use kernel::{
     bindings,
-    error::{from_err_ptr, to_result},
+    error::{from_err_ptr, to_result, VTABLE_DEFAULT_ERROR},
     fs::{file::FileDescriptorReservation, File, Kiocb, LocalFile},
     iov::IovIterDest,
     module::this_module,
@@ -43,6 +43,13 @@ pub(crate) type PollKiocb<'a, T> = Kiocb<'a, Pin<KBox<T>>>;
 
 /// The private data of a pollable file: one per open file description,
 /// shared by every fd (dup, fork, fd passing) that refers to it.
+///
+/// As with the kernel crate's `MiscDevice`, the hooks after `wait_queue`
+/// are optional (`#[vtable]`): one left out is a null `file_operations`
+/// entry, with the VFS's default for it (`EINVAL` for read and write,
+/// `ENOTTY` for ioctl, no fdinfo lines). `poll` is always there: it is
+/// what the trait is for, and it reports the wait queue's state.
+#[vtable]
 pub(crate) trait PollFile: Sized + Send + Sync {
     /// The value the file's wait queue guards; `poll` reports its events.
     type State: PollState;
@@ -57,18 +64,26 @@ pub(crate) trait PollFile: Sized + Send + Sync {
     /// `read_iter`: `read(2)`, `readv(2)`, `preadv2(2)` (`RWF_NOWAIT`),
     /// io_uring and aio reads, into `dest`. The file's data is
     /// `kiocb.file()`; [`KiocbExt::nonblocking`] says whether it may block.
-    fn read_iter(kiocb: PollKiocb<'_, Self>, dest: &mut IovIterDest<'_>) -> Result<usize>;
+    fn read_iter(_kiocb: PollKiocb<'_, Self>, _dest: &mut IovIterDest<'_>) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 
     /// `write(2)` of `len` bytes from the user buffer `buf`. A plain
     /// `write`, as eventfd's: `writev` runs it once per segment, and
     /// `RWF_NOWAIT` is `EOPNOTSUPP`.
-    fn write(&self, file: &LocalFile, buf: UserPtr, len: usize) -> Result<usize>;
+    fn write(&self, _file: &LocalFile, _buf: UserPtr, _len: usize) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 
     /// `ioctl(2)`; unknown commands return `ENOTTY`.
-    fn ioctl(&self, file: &File, cmd: u32, arg: usize) -> Result<isize>;
+    fn ioctl(&self, _file: &File, _cmd: u32, _arg: usize) -> Result<isize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 
     /// Lines for `/proc/<pid>/fdinfo/<fd>`.
-    fn show_fdinfo(&self, m: &SeqFile, file: &File);
+    fn show_fdinfo(&self, _m: &SeqFile, _file: &File) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The file operations of a [`PollFile`] type.
@@ -211,14 +226,34 @@ impl<T: PollFile> FileOps<T> {
         owner: this_module::<crate::LocalModule>().as_ptr(),
         open: Some(Self::open),
         release: Some(Self::release),
-        read_iter: Some(Self::read_iter),
-        write: Some(Self::write),
+        read_iter: if T::HAS_READ_ITER {
+            Some(Self::read_iter)
+        } else {
+            None
+        },
+        write: if T::HAS_WRITE {
+            Some(Self::write)
+        } else {
+            None
+        },
         poll: Some(Self::poll),
-        unlocked_ioctl: Some(Self::ioctl),
+        unlocked_ioctl: if T::HAS_IOCTL {
+            Some(Self::ioctl)
+        } else {
+            None
+        },
         // The ioctl argument is a pointer to a layout-stable struct.
         #[cfg(CONFIG_COMPAT)]
-        compat_ioctl: bindings::compat_ptr_ioctl,
-        show_fdinfo: Some(Self::show_fdinfo),
+        compat_ioctl: if T::HAS_IOCTL {
+            bindings::compat_ptr_ioctl
+        } else {
+            None
+        },
+        show_fdinfo: if T::HAS_SHOW_FDINFO {
+            Some(Self::show_fdinfo)
+        } else {
+            None
+        },
         llseek: Some(bindings::noop_llseek),
         ..pin_init::zeroed()
     };
@@ -377,5 +412,68 @@ impl IovIterDestExt for IovIterDest<'_> {
         } else {
             Err(EFAULT)
         }
+    }
+}
+
+#[kernel::prelude::kunit_tests(pollcount_file_ops)]
+mod tests {
+    use super::*;
+    use kernel::static_lock_class;
+
+    /// A state with no events, for a file that implements no optional hook.
+    struct Idle;
+
+    impl PollState for Idle {
+        fn poll_events(&self) -> u32 {
+            0
+        }
+    }
+
+    /// A pollable file with only the required items.
+    #[pin_data]
+    struct Minimal {
+        #[pin]
+        queue: WaitQueue<Idle>,
+    }
+
+    #[vtable]
+    impl PollFile for Minimal {
+        type State = Idle;
+
+        fn open() -> Result<Pin<KBox<Self>>> {
+            KBox::pin_init(
+                pin_init!(Self {
+                    queue <- WaitQueue::new(Idle, c"pollcount_test", static_lock_class!()),
+                }),
+                GFP_KERNEL,
+            )
+        }
+
+        fn wait_queue(&self) -> &WaitQueue<Idle> {
+            &self.queue
+        }
+    }
+
+    #[test]
+    fn absent_hooks_are_null_entries() {
+        let ops = FileOps::<Minimal>::table();
+        assert!(ops.read_iter.is_none());
+        assert!(ops.write.is_none());
+        assert!(ops.unlocked_ioctl.is_none());
+        assert!(ops.show_fdinfo.is_none());
+        // What every pollable file has.
+        assert!(ops.open.is_some());
+        assert!(ops.release.is_some());
+        assert!(ops.poll.is_some());
+    }
+
+    #[test]
+    fn pollcount_fills_every_hook_it_implements() {
+        let ops = FileOps::<crate::Pollcount>::table();
+        assert!(ops.read_iter.is_some());
+        assert!(ops.write.is_some());
+        assert!(ops.unlocked_ioctl.is_some());
+        assert!(ops.show_fdinfo.is_some());
+        assert!(ops.poll.is_some());
     }
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The one layer of pollcount that talks to C. All of pollcount's `unsafe`
-//! lives under this directory, each block with its `// SAFETY:` argument;
-//! the rest of the module is safe Rust (`make lint` checks that).
+//! What pollcount adds to the kernel crate, and the one layer of pollcount
+//! that talks to C: each piece is written as it would be upstreamed, safe
+//! abstractions over `unsafe` callbacks. All of pollcount's `unsafe` lives
+//! under this directory, each block with its `// SAFETY:` argument; the
+//! rest of the module is safe Rust (`make lint` checks that).
 //!
 //! * [`wait_queue`]: a wait queue whose spinlock guards a value, with keyed
 //!   wakeups and eventfd's locked wait, as in `fs/eventfd.c`.
