@@ -110,8 +110,8 @@ selftests: kdir
 
 # --- the VM ----------------------------------------------------------------
 GUEST_FILES = $(addprefix --add ,$(SAMPLES)) --add $(OUT)/selftests/bin:/selftests \
-	--add $(TOP)/qemu/guest-check:/bin/pollcount-check \
-	--add $(TOP)/qemu/guest-trace:/bin/pollcount-trace
+	--add $(TOP)/scripts/verdict/guest-check:/bin/pollcount-check \
+	--add $(TOP)/scripts/trace/guest-trace:/bin/pollcount-trace
 
 run: all
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) --timeout $(VM_TIMEOUT) \
@@ -122,10 +122,10 @@ shell: all
 
 # `make check`: build, lint, boot, run KUnit (at module load) and every
 # selftest in the VM, then judge the KTAP and the console on the host.
-# The build is timed as the first stage (qemu/check prints every stage's time).
+# The build is timed as the first stage (scripts/verdict/check prints every stage's time).
 check:
 	@t0=$$(date +%s); $(MAKE) -s all || exit 1; \
-	$(TOP)/qemu/check --build-seconds $$(( $$(date +%s) - t0 )) \
+	$(TOP)/scripts/verdict/check --build-seconds $$(( $$(date +%s) - t0 )) \
 		--kernel $(KDIR_NOW) --ksrc $(KSRC_NOW) --module $(KO) \
 		--make "$(MAKE) -s" --lints "$(LINTS)" --timeout $(VM_TIMEOUT) $(CHECK_ARGS) \
 		-- $(GUEST_FILES) $(RUN_ARGS)
@@ -167,7 +167,7 @@ fuzz: all
 
 # `make mutants`: every mutation of mutants/list must be killed by the
 # suite (MUTANTS="NAME ..." for some). Hours, not part of CI; the last
-# score is in the README.
+# score is in Documentation/testing.md.
 MUTANTS ?=
 mutants: kdir
 	@$(TOP)/mutants/run $(MUTANTS)
@@ -176,7 +176,7 @@ mutants: kdir
 # `make debug`: the VM with QEMU's gdb stub, halted until gdb continues it
 # (GDB_WAIT=0: not halted), a shell inside (or DEBUG_CMD=...).
 # `make gdb`, in another terminal: gdb attached, kernel gdb scripts and
-# pollcount's symbols loaded. See README.md, "Watching epoll with gdb".
+# pollcount's symbols loaded. See Documentation/gdb.md.
 GDB_WAIT  ?= 1
 GDB_PORT  ?= 1234
 DEBUG_CMD ?=
@@ -188,7 +188,7 @@ debug: all
 		$(if $(DEBUG_CMD),--timeout $(VM_TIMEOUT) -- $(DEBUG_CMD),--shell)
 
 gdb: kdir
-	@$(TOP)/qemu/gdb --kernel $(KDIR_NOW) --module $(KO) --port $(GDB_PORT) -- $(GDB_ARGS)
+	@$(TOP)/scripts/gdb/gdb --kernel $(KDIR_NOW) --module $(KO) --port $(GDB_PORT) -- $(GDB_ARGS)
 
 # `make trace`: one epoll_ctl(ADD), write and epoll_wait under the
 # function_graph tracer, level- and edge-triggered and with a thread already
@@ -199,7 +199,7 @@ trace: all
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
 		--log $(OUT)/trace/console.log --results $(OUT)/trace/results.log $(RUN_ARGS) \
 		-- pollcount-trace >/dev/null
-	@$(TOP)/qemu/epoll-trace --ktap $(OUT)/trace/console.log
+	@$(TOP)/scripts/trace/epoll-trace --ktap $(OUT)/trace/console.log
 
 # --- lints -------------------------------------------------------------------
 # Each is a target of its own; `make check` runs and counts them one by one.
@@ -208,13 +208,13 @@ lint: $(LINTS)
 
 # The host tools that judge `make check` have tests of their own.
 tools:
-	@out=$$(python3 $(TOP)/qemu/test-tools 2>&1); rc=$$?; \
+	@out=$$(python3 $(TOP)/scripts/verdict/test-tools 2>&1); rc=$$?; \
 		if [ $$rc = 0 ]; then echo "  tools: $$(echo "$$out" | tail -1)"; \
 		else echo "$$out"; exit 1; fi
 
 # `unsafe` only in rust/kernel_ext/, each with its SAFETY comment or Safety section.
 unsafe:
-	@$(TOP)/qemu/lint-unsafe
+	@$(TOP)/scripts/lint/unsafe
 
 rustfmt: kdir
 	@$(RUSTFMT) --check --edition 2021 --config-path $(KSRC_NOW)/.rustfmt.toml $(RUST_SRCS) \

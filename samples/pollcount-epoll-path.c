@@ -25,7 +25,7 @@
  *   --et       edge-triggered (EPOLLIN|EPOLLET) instead of level-triggered
  *   --blocked-waiter  a thread waits in epoll_wait() before the write
  *   --trace    trace only this process, from the first phase to the last
- *              (tracefs set up by the caller, e.g. qemu/guest-trace), mark
+ *              (tracefs set up by the caller, e.g. scripts/trace/guest-trace), mark
  *              each phase in the trace with "pollcount: <phase>", and print
  *              nothing until done (a print is a write, and would be traced)
  *   --rounds N repeat the write/epoll_wait/read phases N times (default 1)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""gdb helpers for pollcount, loaded by `make gdb` (qemu/gdb).
+"""gdb helpers for pollcount, loaded by `make gdb` (scripts/gdb/gdb).
 
 Rust symbols are mangled (v0: `_RNvMNtNtCs..._14pollcount_main10kernel_ext...`);
 gdb shows them demangled, but typing generic names such as
@@ -17,7 +17,7 @@ before the module is loaded (the breakpoint stays pending until
                                    (e.g. `pollcount-break FileOps<pollcount_main::Pollcount>>::poll`,
                                    or just `pollcount-break >::poll`)
 
-The module file is $POLLCOUNT_KO (qemu/gdb sets it).
+The module file is $POLLCOUNT_KO (scripts/gdb/gdb sets it).
 """
 
 import os

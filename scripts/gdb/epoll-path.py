@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Scripted gdb session: proves epoll's path through pollcount from backtraces.
 
-Run by qemu/gdb-check inside `gdb -batch`, attached (by qemu/gdb) to a VM
+Run by scripts/gdb/gdb-check inside `gdb -batch`, attached (by scripts/gdb/gdb) to a VM
 halted at its first instruction whose init loads pollcount.ko and runs
 `pollcount-epoll-path` (epoll_ctl ADD, write, epoll_wait). It records the
 backtrace at every hit of four breakpoints, lets the VM run to its end, and
-prints KTAP: one test per claim of the README's walkthrough.
+prints KTAP: one test per claim of the walkthrough in Documentation/gdb.md.
 
 Frame names are 7.3's (fs/eventpoll.c): inline functions (ep_item_poll,
 vfs_poll, poll_wait, ep_deliver_event, ...) appear as frames of their own,
