@@ -316,18 +316,17 @@ impl<T: PollFile> PinnedDrop for MiscRegistration<T> {
     }
 }
 
-/// Makes an anonymous file (`anon_inode:<name>`) holding `data` and installs
-/// it in a new fd, as `eventfd2()` does, with eventfd's `FMODE_NOWAIT`;
-/// returns the fd.
+/// Makes an anonymous file (`anon_inode:<name>`) whose private data is
+/// `data`, with these file operations and eventfd's `FMODE_NOWAIT`, as
+/// `eventfd2()` makes its files: `anon_inode_getfile_fmode()`, typed.
 ///
-/// `flags` may hold `O_NONBLOCK` (for the file) and `O_CLOEXEC` (for the
-/// fd); the file is opened `O_RDWR`.
-pub(crate) fn install_anon_file<T: PollFile>(
+/// `flags` may hold `O_NONBLOCK`; the file is opened `O_RDWR`. On error,
+/// `data` is dropped.
+pub(crate) fn anon_inode_file<T: PollFile>(
     name: &'static CStr,
     data: Pin<KBox<T>>,
     flags: u32,
-) -> Result<u32> {
-    let reservation = FileDescriptorReservation::get_unused_fd_flags(flags & bindings::O_CLOEXEC)?;
+) -> Result<ARef<File>> {
     let private = data.into_foreign();
     let file_flags = bindings::O_RDWR | (flags & bindings::O_NONBLOCK);
     // SAFETY: `name` and the file operations are static; `private` is the
@@ -341,17 +340,27 @@ pub(crate) fn install_anon_file<T: PollFile>(
             file_flags as c_int,
         )
     };
-    let file = match from_err_ptr(file).ok().and_then(core::ptr::NonNull::new) {
-        Some(file) => file,
-        None => {
+    match from_err_ptr(file).map(core::ptr::NonNull::new) {
+        // SAFETY: `anon_inode_getfile()` returned a new file with one
+        // reference, which the `ARef` now owns.
+        Ok(Some(file)) => Ok(unsafe { ARef::<File>::from_raw(file.cast()) }),
+        failed => {
             // SAFETY: no file was made, so `private` is still only ours.
             drop(unsafe { <Pin<KBox<T>> as ForeignOwnable>::from_foreign(private) });
-            return Err(from_err_ptr(file).err().unwrap_or(ENOMEM));
+            Err(failed.err().unwrap_or(ENOMEM))
         }
-    };
-    // SAFETY: `anon_inode_getfile()` returned a new file with one reference,
-    // which the `ARef` now owns and `fd_install()` hands to the fd table.
-    let file = unsafe { ARef::<File>::from_raw(file.cast()) };
+    }
+}
+
+/// [`anon_inode_file`] installed in a new fd; returns the fd. `flags` may
+/// also hold `O_CLOEXEC`, for the fd.
+pub(crate) fn install_anon_file<T: PollFile>(
+    name: &'static CStr,
+    data: Pin<KBox<T>>,
+    flags: u32,
+) -> Result<u32> {
+    let reservation = FileDescriptorReservation::get_unused_fd_flags(flags & bindings::O_CLOEXEC)?;
+    let file = anon_inode_file(name, data, flags)?;
     let fd = reservation.reserved_fd();
     reservation.fd_install(file);
     Ok(fd)
