@@ -7,7 +7,7 @@
 #   make shell      boot to a shell with the module loaded
 #   make debug      the VM with QEMU's gdb stub; `make gdb` attaches gdb to it
 #   make trace      epoll's path through pollcount, as ftrace call graphs
-#   make bench      pollcount side by side with eventfd (figures only)
+#   make bench      pollcount vs eventfd and a pipe on the bench kernel: ratios, CSV, chart
 #   make fuzz       the differential fuzzer against eventfd (DURATION=, SEED=)
 #   make mutants    mutation testing: the suite must kill every mutant
 #   make lint       rustfmt, clippy, unsafe rules, tests of the host tools

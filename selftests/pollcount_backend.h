@@ -136,15 +136,12 @@ static inline uint64_t read_u64_nowait(int fd, int *err)
 	return v;
 }
 
-/* /proc/self/fdinfo/<fd> into text (NUL-terminated); false if unreadable. */
-static inline bool read_fdinfo(int fd, char *text, size_t size)
+/* A /proc file's text (NUL-terminated, at most size - 1 bytes); false if unreadable or empty. */
+static inline bool read_text(const char *path, char *text, size_t size)
 {
-	char path[64];
 	ssize_t n;
-	int f;
+	int f = open(path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = open(path, O_RDONLY);
 	if (f < 0)
 		return false;
 	n = read(f, text, size - 1);
@@ -153,6 +150,15 @@ static inline bool read_fdinfo(int fd, char *text, size_t size)
 		return false;
 	text[n] = '\0';
 	return true;
+}
+
+/* /proc/self/fdinfo/<fd> into text (NUL-terminated); false if unreadable. */
+static inline bool read_fdinfo(int fd, char *text, size_t size)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	return read_text(path, text, size);
 }
 
 /* The count in fdinfo's text, for eventfd ("eventfd-count:") and pollcount alike. */
@@ -201,18 +207,10 @@ static inline double now_s(void)
 static inline char thread_state(pid_t tid)
 {
 	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	if (!read_text(path, buf, sizeof(buf)))
 		return '?';
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return '?';
-	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' ? p[2] : '?';
 }
@@ -225,19 +223,9 @@ static inline char thread_state(pid_t tid)
 static inline bool in_syscall(pid_t tid)
 {
 	char path[64], buf[256];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return buf[0] >= '0' && buf[0] <= '9';
+	return read_text(path, buf, sizeof(buf)) && buf[0] >= '0' && buf[0] <= '9';
 }
 
 /* Whether thread `tid` sleeps interruptibly (state S) inside a system call. */

@@ -376,17 +376,10 @@ TEST_F(sem, lseek_is_a_noop)
 TEST_F(sem, fdinfo)
 {
 	const char *prefix = variant->b == EVENTFD ? "eventfd" : "pollcount";
-	char path[64], text[512], want[128];
-	int fd, n;
+	char text[512], want[128];
 
 	ASSERT_EQ(8, write_u64(self->nb, 0x2a));
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->nb);
-	fd = open(path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	ASSERT_LT(0, n);
-	text[n] = '\0';
+	ASSERT_TRUE(read_fdinfo(self->nb, text, sizeof(text)));
 
 	snprintf(want, sizeof(want), "%s-count: %16llx\n", prefix, 0x2aULL);
 	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("no '%s' in:\n%s", want, text);

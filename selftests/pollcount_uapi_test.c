@@ -235,18 +235,10 @@ TEST_F(uapi, epoll_wakes_a_waiter_asking_only_rdnorm)
 
 static int fdinfo_field(int fd, const char *key, char *out, size_t len)
 {
-	char path[64], text[512], *p, *end;
-	int f, n;
+	char text[512], *p, *end;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = open(path, O_RDONLY);
-	if (f < 0)
+	if (!read_fdinfo(fd, text, sizeof(text)))
 		return -1;
-	n = read(f, text, sizeof(text) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	text[n] = '\0';
 	p = strstr(text, key);
 	if (!p)
 		return -1;
