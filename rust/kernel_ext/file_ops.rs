@@ -36,7 +36,7 @@ use super::c_helpers::{
     pollcount_anon_inode_getfile, pollcount_copy_to_iter_nofault, pollcount_file_mode_like_eventfd,
     pollcount_kiocb_nowait,
 };
-use super::wait_queue::{PollState, WaitQueue};
+use super::wait_queue::{PollState, PollTable, WaitQueue};
 
 /// The `kiocb` of a [`PollFile`]'s `read_iter`.
 pub(crate) type PollKiocb<'a, T> = Kiocb<'a, Pin<KBox<T>>>;
@@ -189,9 +189,11 @@ impl<T: PollFile> FileOps<T> {
         let data = unsafe { Self::data(file) };
         // SAFETY: `file` is valid for this call.
         let file = unsafe { File::from_raw_file(file) };
-        // SAFETY: `table` is null or valid (caller). The queue is part of the
-        // private data, which lives until `release` (module documentation).
-        unsafe { data.wait_queue().poll(file, table) }
+        // SAFETY: `table` is null or valid for this call (caller).
+        let table = unsafe { PollTable::from_raw(table) };
+        // SAFETY: the queue is part of the private data, which lives until
+        // `release` (module documentation).
+        unsafe { data.wait_queue().poll(file, &table) }
     }
 
     /// # Safety

@@ -20,6 +20,7 @@ use super::c_helpers::{pollcount_spin_lock_irq, pollcount_spin_unlock_irq};
 use core::{
     cell::UnsafeCell,
     ffi::c_void,
+    marker::PhantomData,
     ops::{Deref, DerefMut},
 };
 use kernel::{
@@ -37,6 +38,38 @@ use kernel::{
 pub(crate) trait PollState {
     /// The events (`EPOLLIN`, `EPOLLOUT`, ...) this value makes true.
     fn poll_events(&self) -> u32;
+}
+
+/// The `struct poll_table` of one call of a file's `poll` hook: select's,
+/// poll's, an epoll item's (`ep_ptable_queue_proc()`) or io_uring's queueing
+/// function, or null when the caller only wants the events.
+///
+/// The kernel crate's `kernel::sync::poll::PollTable` is the same wrapper,
+/// but it registers only a `PollCondVar`; this one registers a
+/// [`WaitQueue`], through [`WaitQueue::poll`].
+///
+/// # Invariants
+///
+/// `table` is null or a valid `poll_table` for `'a`.
+#[repr(transparent)]
+pub(crate) struct PollTable<'a> {
+    table: *mut bindings::poll_table,
+    _call: PhantomData<&'a bindings::poll_table>,
+}
+
+impl PollTable<'_> {
+    /// Wraps the table a `poll` hook was called with.
+    ///
+    /// # Safety
+    ///
+    /// `table` is null or a valid `poll_table` for the returned lifetime.
+    pub(crate) unsafe fn from_raw(table: *mut bindings::poll_table) -> Self {
+        // INVARIANT: the caller's promise.
+        Self {
+            table,
+            _call: PhantomData,
+        }
+    }
 }
 
 /// A `struct wait_queue_head` whose spinlock guards a `T`.
@@ -158,13 +191,12 @@ impl<T: PollState> WaitQueue<T> {
     ///
     /// # Safety
     ///
-    /// `table` is null or a valid `poll_table` for this call, and this queue
-    /// must outlive every entry added to it: it must be owned by `file`'s
-    /// private data, freed only by `file`'s `release`.
-    pub(crate) unsafe fn poll(&self, file: &File, table: *mut bindings::poll_table) -> u32 {
-        // SAFETY: `file` is valid; `table` is null or valid (caller); the
-        // queue outlives the entry (caller).
-        unsafe { bindings::poll_wait(file.as_ptr(), self.head(), table) };
+    /// This queue must outlive every entry added to it: it must be owned by
+    /// `file`'s private data, freed only by `file`'s `release`.
+    pub(crate) unsafe fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
+        // SAFETY: `file` is valid; `table.table` is null or valid for this
+        // call (type invariant); the queue outlives the entry (caller).
+        unsafe { bindings::poll_wait(file.as_ptr(), self.head(), table.table) };
 
         // The value is changed only under the lock, and its events are
         // published before every wakeup and every release of the lock
