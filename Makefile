@@ -10,6 +10,8 @@
 #   make bench      pollcount vs eventfd and a pipe on the bench kernel: ratios, CSV, chart
 #   make fuzz       the differential fuzzer against eventfd (DURATION=, SEED=)
 #   make mutants    mutation testing: the suite must kill every mutant
+#   make upstream-check  the patch series in patches/ (rust: miscdevice: add
+#                   poll): checkpatch, apply to 7.3, build, rustfmt, clippy, boot
 #   make lint       rustfmt, clippy, unsafe rules, tests of the host tools
 #   make KDIR=...   use your own Rust-enabled kernel build instead of ours
 #
@@ -62,12 +64,13 @@ VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
 .PHONY: all provision kernel kdir module userspace samples selftests run shell check \
-	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench bench-vm fuzz mutants
+	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench bench-vm fuzz mutants \
+	upstream-check
 
 all: module userspace
 
 help:
-	@sed -n '3,15p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 provision:
 	@$(TOP)/qemu/provision
@@ -171,6 +174,15 @@ fuzz: all
 MUTANTS ?=
 mutants: kdir
 	@$(TOP)/mutants/run $(MUTANTS)
+
+# `make upstream-check`: the series in patches/ that adds poll to the
+# kernel crate's MiscDevice, proven against the 7.3 tree: checkpatch
+# --strict, applied to a copy of the source, the kernel and the Rust misc
+# device sample built in-tree (the `upstream` flavour, cached like the
+# others), rustfmt and clippy on the touched files, and a boot that polls
+# the sample. See patches/upstream-check and Documentation/upstream.md.
+upstream-check: provision
+	@$(TOP)/patches/upstream-check --timeout $(VM_TIMEOUT)
 
 # --- watching the kernel: gdb and ftrace --------------------------------------
 # `make debug`: the VM with QEMU's gdb stub, halted until gdb continues it
