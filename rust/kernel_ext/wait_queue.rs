@@ -22,15 +22,13 @@ use core::{
     ffi::c_void,
     marker::PhantomData,
     ops::{Deref, DerefMut},
+    sync::atomic::{AtomicU32, Ordering::Relaxed},
 };
 use kernel::{
     bindings,
     fs::File,
     prelude::*,
-    sync::{
-        atomic::{Atomic, Relaxed},
-        LockClassKey,
-    },
+    sync::LockClassKey,
     types::{NotThreadSafe, Opaque},
 };
 
@@ -84,7 +82,12 @@ pub(crate) struct WaitQueue<T: PollState> {
     #[pin]
     head: Opaque<bindings::wait_queue_head>,
     value: UnsafeCell<T>,
-    events: Atomic<u32>,
+    /// Written under the lock, read by `poll` without it. A relaxed
+    /// `AtomicU32` is the LKMM's `READ_ONCE()`/`WRITE_ONCE()` of a word, a
+    /// plain `mov` on x86 and `ldr`/`str` on arm64; the kernel crate's
+    /// `Atomic<u32>` would be the same access behind an out-of-line C
+    /// helper call (`rust_helper_atomic_set`) on every unlock and every poll.
+    events: AtomicU32,
 }
 
 // SAFETY: A wait queue head may be used and freed from any thread; `T` moves
@@ -109,7 +112,7 @@ impl<T: PollState> WaitQueue<T> {
                 bindings::__init_waitqueue_head(slot, name.as_char_ptr(), key.as_ptr())
             }),
             value: UnsafeCell::new(value),
-            events: Atomic::new(events),
+            events: AtomicU32::new(events),
         })
     }
 
@@ -136,7 +139,8 @@ impl<T: PollState> WaitQueue<T> {
     /// Runs `attempt` under the lock until it returns `Some`, sleeping on the
     /// queue in between; each wakeup runs it again.
     ///
-    /// Returns `EAGAIN` instead of sleeping when `nonblocking`, and
+    /// Returns `EAGAIN` instead of sleeping when `nonblocking()` (asked only
+    /// then, so the common case never pays for the question), and
     /// `ERESTARTSYS` when a signal arrives first: the syscall then restarts
     /// or fails with `EINTR`, as `SA_RESTART` decides. `attempt` changes
     /// nothing when it returns `None`, so an interrupted wait loses nothing.
@@ -149,7 +153,7 @@ impl<T: PollState> WaitQueue<T> {
     /// failed attempt and the sleep.
     pub(crate) fn lock_until<R>(
         &self,
-        nonblocking: bool,
+        nonblocking: impl FnOnce() -> bool,
         mut attempt: impl FnMut(&mut WaitQueueGuard<'_, T>) -> Option<R>,
     ) -> Result<R> {
         let mut guard = self.lock();
@@ -157,7 +161,7 @@ impl<T: PollState> WaitQueue<T> {
         if let Some(done) = attempt(&mut guard) {
             return Ok(done);
         }
-        if nonblocking {
+        if nonblocking() {
             return Err(EAGAIN);
         }
         let wait = Opaque::<bindings::wait_queue_entry>::uninit();
@@ -380,10 +384,13 @@ mod tests {
             assert_eq!(q.published_events(), 0x41);
         }
         assert_eq!(q.published_events(), 0x104);
-        let taken = q.lock_until(false, |guard| {
-            **guard = 0x4;
-            Some(())
-        });
+        let taken = q.lock_until(
+            || false,
+            |guard| {
+                **guard = 0x4;
+                Some(())
+            },
+        );
         assert_eq!(taken, Ok(()));
         assert_eq!(q.published_events(), 0x4);
         Ok(())
@@ -393,12 +400,15 @@ mod tests {
     fn lock_until_returns_at_once_when_ready() -> Result {
         let q = queue(3)?;
         let mut attempts = 0;
-        let taken = q.lock_until(false, |guard| {
-            attempts += 1;
-            let value = **guard;
-            **guard = 0;
-            (value > 0).then_some(value)
-        });
+        let taken = q.lock_until(
+            || false,
+            |guard| {
+                attempts += 1;
+                let value = **guard;
+                **guard = 0;
+                (value > 0).then_some(value)
+            },
+        );
         assert_eq!(taken, Ok(3));
         assert_eq!(attempts, 1);
         assert_eq!(*q.lock(), 0);
@@ -409,10 +419,13 @@ mod tests {
     fn lock_until_nonblocking_is_eagain_after_one_attempt() -> Result {
         let q = queue(0)?;
         let mut attempts = 0;
-        let result = q.lock_until(true, |_| {
-            attempts += 1;
-            None::<u64>
-        });
+        let result = q.lock_until(
+            || true,
+            |_| {
+                attempts += 1;
+                None::<u64>
+            },
+        );
         assert_eq!(result, Err(EAGAIN));
         assert_eq!(attempts, 1);
         Ok(())
