@@ -17,7 +17,8 @@ before the module is loaded (the breakpoint stays pending until
                                    (e.g. `pollcount-break FileOps<pollcount_main::Pollcount>>::poll`,
                                    or just `pollcount-break >::poll`)
 
-The module file is $POLLCOUNT_KO (scripts/gdb/gdb sets it).
+The module file is $POLLCOUNT_KO (scripts/gdb/gdb sets it). Who waits on
+a pollcount file: `pollcount-waiters`, in pollcount-waiters.py.
 """
 
 import os
@@ -133,7 +134,35 @@ def _make_module_loading_robust():
     lx_symbols.LoadModuleBreakpoint.stop = stop
 
 
+def _make_lx_current_robust():
+    """$lx_current() (linux.cpus.get_current_task) parses `&current_task`
+    and `__per_cpu_offset[N]` in the selected frame's language and scope:
+    in a frame of the module (Rust) that fails, or finds the module's own
+    declaration of `current_task`, so scripts reading the current task
+    there got an error or another task. Look both up as the kernel's
+    global symbols instead (x86; other architectures keep the original)."""
+    try:
+        from linux import cpus, utils   # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return
+    original = cpus.get_current_task
+
+    def get_current_task(cpu):
+        var = gdb.lookup_global_symbol("current_task")
+        offsets = gdb.lookup_global_symbol("__per_cpu_offset")
+        if var is None or offsets is None or not utils.is_target_arch("x86"):
+            return original(cpu)
+        if cpu == -1:
+            cpu = cpus.get_current_cpu()
+        ulong = gdb.lookup_type("unsigned long")
+        addr = (int(var.value().address.cast(ulong)) + int(offsets.value()[cpu].cast(ulong))) % (1 << 64)
+        return gdb.Value(addr).cast(var.type.pointer()).dereference().dereference()
+
+    cpus.get_current_task = get_current_task
+
+
 _make_module_loading_robust()
+_make_lx_current_robust()
 PollcountFunctions()
 PollcountBreak()
 PollcountSymbols()
