@@ -28,7 +28,10 @@ use kernel::{
     bindings,
     fs::File,
     prelude::*,
-    sync::LockClassKey,
+    sync::{
+        barrier::{smp_mb, Full},
+        LockClassKey,
+    },
     types::{NotThreadSafe, Opaque},
 };
 
@@ -198,9 +201,16 @@ impl<T: PollState> WaitQueue<T> {
     /// This queue must outlive every entry added to it: it must be owned by
     /// `file`'s private data, freed only by `file`'s `release`.
     pub(crate) unsafe fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
-        // SAFETY: `file` is valid; `table.table` is null or valid for this
-        // call (type invariant); the queue outlives the entry (caller).
-        unsafe { bindings::poll_wait(file.as_ptr(), self.head(), table.table) };
+        // `poll_wait()`, which is inline in C and a helper call from Rust,
+        // split so that its test stays here: only a caller that will sleep
+        // passes a table with a queueing function. epoll re-checking an item
+        // it already queued, and every poll that will not sleep, pay no call.
+        // SAFETY: `table.table` is null or valid for this call (invariant).
+        if let Some(queue_proc) = unsafe { table.table.as_ref() }.and_then(|t| t._qproc) {
+            // SAFETY: the queue outlives the entry (caller); the rest is
+            // `poll_wait`'s own contract, met as above.
+            unsafe { poll_wait(file, self.head(), table, queue_proc) };
+        }
 
         // The value is changed only under the lock, and its events are
         // published before every wakeup and every release of the lock
@@ -230,6 +240,35 @@ impl<T: PollState> WaitQueue<T> {
     fn published_events(&self) -> u32 {
         self.events.load(Relaxed)
     }
+}
+
+/// The part of `poll_wait()` that queues: `queue_proc` (select's
+/// `__pollwait`, epoll's `ep_ptable_queue_proc`, io_uring's or aio's) adds
+/// the caller's entry to `head`. Kept out of line, named as in C, so that
+/// backtraces and call graphs show the articles' `poll_wait` step.
+///
+/// # Safety
+///
+/// `head` must outlive the entry added to it, and `queue_proc` must be
+/// `table`'s own queueing function, `table` valid for this call.
+#[inline(never)]
+#[cold]
+unsafe fn poll_wait(
+    file: &File,
+    head: *mut bindings::wait_queue_head,
+    table: &PollTable<'_>,
+    queue_proc: unsafe extern "C" fn(
+        *mut bindings::file,
+        *mut bindings::wait_queue_head,
+        *mut bindings::poll_table,
+    ),
+) {
+    // SAFETY: `file` is valid; the table, its function and the lifetime of
+    // `head` are the caller's promises.
+    unsafe { queue_proc(file.as_ptr(), head, table.table) };
+    // As in `poll_wait()`: paired with `wq_has_sleeper()`, so that the
+    // caller's later loads cannot be reordered before the entry was added.
+    smp_mb(Full);
 }
 
 /// `waitqueue_active()`: whether anything is queued on `head`.
