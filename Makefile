@@ -206,12 +206,14 @@ gdb: kdir
 # function_graph tracer, level- and edge-triggered and with a thread already
 # asleep in epoll_wait(), rendered as call graphs.
 trace: all
+	@command -v dot >/dev/null || { echo "make trace: graphviz's dot is missing, so the call graphs" \
+		"cannot be drawn: run make provision (it installs graphviz)" >&2; exit 1; }
 	@mkdir -p $(OUT)/trace
 	@echo "  tracing pollcount-epoll-path in the VM (log: $(OUT)/trace/console.log)"
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
 		--log $(OUT)/trace/console.log --results $(OUT)/trace/results.log $(RUN_ARGS) \
 		-- pollcount-trace >/dev/null
-	@$(TOP)/scripts/trace/epoll-trace --ktap $(OUT)/trace/console.log
+	@$(TOP)/scripts/trace/epoll-trace --ktap --diagrams $(OUT)/trace $(OUT)/trace/console.log
 
 # --- lints -------------------------------------------------------------------
 # Each is a target of its own; `make check` runs and counts them one by one.
