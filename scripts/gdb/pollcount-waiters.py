@@ -732,6 +732,13 @@ def report(path):
         lines += [f"# {line}" for line in got["text"].splitlines()]
     with open(path, "w", encoding="utf-8") as out:
         out.write("\n".join(lines) + "\n")
+    # The walk's picture beside the report (Documentation/gdb.md shows one).
+    if got is not None and got.get("dot"):
+        base = os.path.splitext(path)[0]
+        with open(base + ".dot", "w", encoding="utf-8") as out:
+            out.write(got["dot"])
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tsvg", base + ".dot", "-o", base + ".svg"], check=False)
     # Not the KTAP itself: gdb's output is the epoll-path suite's.
     failed = sum(line.startswith("not ok") for line in lines)
     gdb.write(f"# pollcount-waiters-check: {failed} failed, KTAP in {path}\n")
