@@ -183,51 +183,85 @@ TEST_F(dev, select_sleeps_until_a_write)
 	EXPECT_TRUE(FD_ISSET(self->fd, &rfds));
 }
 
-TEST_F(dev, epoll_level_triggered)
+/* A new epoll set watching `fd` for `events`, or -1. */
+static int epoll_watching(int fd, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 };
+	struct epoll_event ev = { .events = events, .data.u64 = 42 };
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct late_write w;
 
-	ASSERT_LE(0, ep);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
-	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
-
-	ASSERT_EQ(0, start_late_write(&w, self->fd));
-	ev = (struct epoll_event){};
-	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, WAIT_MS));
-	pthread_join(w.thread, NULL);
-	EXPECT_TRUE(w.waiter_slept);
-	EXPECT_EQ((uint32_t)EPOLLIN, ev.events);
-	EXPECT_EQ(42u, ev.data.u64);
-	/* Level-triggered: still ready, reported again. */
-	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, 0));
-	close(ep);
+	if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
+		close(ep);
+		return -1;
+	}
+	return ep;
 }
 
-TEST_F(dev, epoll_edge_triggered)
+/*
+ * epoll_wait() on `ep`, which must sleep until a late write to `fd` wakes
+ * it: its result; *slept says whether it really slept before the write.
+ */
+static int epoll_wait_for_a_write(int ep, int fd, struct epoll_event *ev, bool *slept)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
-	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct late_write w;
+	int n;
 
-	ASSERT_LE(0, ep);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
-	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
-
-	ASSERT_EQ(0, start_late_write(&w, self->fd));
-	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, WAIT_MS));
+	*slept = false;
+	if (start_late_write(&w, fd))
+		return -1;
+	n = epoll_wait(ep, ev, 1, WAIT_MS);
 	pthread_join(w.thread, NULL);
-	EXPECT_TRUE(w.waiter_slept);
+	*slept = w.waiter_slept && w.written == 4;
+	return n;
+}
+
+/* The epoll tests, level- and edge-triggered, on a fixture of their own. */
+FIXTURE(ep)
+{
+	int fd, ep;
+};
+
+FIXTURE_VARIANT(ep)
+{
+	uint32_t events;
+};
+
+FIXTURE_VARIANT_ADD(ep, level_triggered) { .events = EPOLLIN };
+FIXTURE_VARIANT_ADD(ep, edge_triggered) { .events = EPOLLIN | EPOLLET };
+
+FIXTURE_SETUP(ep)
+{
+	self->fd = open(DEVICE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DEVICE, strerror(errno));
+	self->ep = epoll_watching(self->fd, variant->events);
+	ASSERT_LE(0, self->ep);
+}
+
+FIXTURE_TEARDOWN(ep)
+{
+	close(self->ep);
+	close(self->fd);
+}
+
+TEST_F(ep, sleeps_until_a_write_then_reports_by_trigger)
+{
+	struct epoll_event ev = {};
+	bool slept;
+
+	EXPECT_EQ(0, epoll_wait(self->ep, &ev, 1, 0));
+	EXPECT_EQ(1, epoll_wait_for_a_write(self->ep, self->fd, &ev, &slept));
+	EXPECT_TRUE(slept);
 	EXPECT_EQ((uint32_t)EPOLLIN, ev.events);
+	EXPECT_EQ(42u, ev.data.u64);
+	if (!(variant->events & EPOLLET)) {
+		/* Level-triggered: still ready, reported again. */
+		EXPECT_EQ(1, epoll_wait(self->ep, &ev, 1, 0));
+		return;
+	}
 	/* Edge-triggered: reported once per change... */
-	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	EXPECT_EQ(0, epoll_wait(self->ep, &ev, 1, 0));
 	/* ...and a new write is a new change, which wakes a sleeper again. */
-	ASSERT_EQ(0, start_late_write(&w, self->fd));
-	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, WAIT_MS));
-	pthread_join(w.thread, NULL);
-	EXPECT_TRUE(w.waiter_slept);
-	close(ep);
+	EXPECT_EQ(1, epoll_wait_for_a_write(self->ep, self->fd, &ev, &slept));
+	EXPECT_TRUE(slept);
 }
 
 TEST_F(dev, io_uring_poll_completes_on_a_write)
