@@ -242,8 +242,6 @@ impl<T: PollState> WaitQueue<T> {
     }
 }
 
-#[inline(never)]
-#[cold]
 /// The part of `poll_wait()` that queues: `queue_proc` (select's
 /// `__pollwait`, epoll's `ep_ptable_queue_proc`, io_uring's or aio's) adds
 /// the caller's entry to `head`. Kept out of line, named as in C, so that
@@ -253,6 +251,8 @@ impl<T: PollState> WaitQueue<T> {
 ///
 /// `head` must outlive the entry added to it, and `queue_proc` must be
 /// `table`'s own queueing function, `table` valid for this call.
+#[inline(never)]
+#[cold]
 unsafe fn poll_wait(
     file: &File,
     head: *mut bindings::wait_queue_head,
