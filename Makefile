@@ -181,8 +181,16 @@ mutants: kdir
 # device sample built in-tree (the `upstream` flavour, cached like the
 # others), rustfmt and clippy on the touched files, and a boot that polls
 # the sample. See patches/upstream-check and Documentation/upstream.md.
+UPSTREAM_TEST := $(OUT)/upstream/rust_misc_device_poll_test
 upstream-check: provision
-	@$(TOP)/patches/upstream-check --timeout $(VM_TIMEOUT)
+	@$(MAKE) -s $(UPSTREAM_TEST)
+	@$(TOP)/patches/upstream-check --test $(UPSTREAM_TEST) --timeout $(VM_TIMEOUT)
+
+# The sample's poll test: kselftest_harness.h from the 7.3 source, liburing.
+$(UPSTREAM_TEST): patches/rust_misc_device_poll_test.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC_USER) $(USER_CFLAGS) -I$(CACHE)/src/linux/tools/testing/selftests -o $@ $< -luring -lpthread
 
 # --- watching the kernel: gdb and ftrace --------------------------------------
 # `make debug`: the VM with QEMU's gdb stub, halted until gdb continues it
