@@ -19,15 +19,32 @@
 
 TOP        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 OUT        := $(TOP)/build
+
+# The target architecture, as the kernel spells it: x86_64 (the host's) or
+# arm64, cross-built and booted in qemu-system-aarch64. Given on the command
+# line, ARCH reaches every script and sub-make (make exports it).
+ARCH ?= x86_64
+ifneq ($(filter arm64 aarch64,$(ARCH)),)
+POLLCOUNT_ARCH := arm64
+KBUILD_ARCH    := arm64
+# Each architecture has its own outputs: build/ for x86_64, build/arm64/.
+AOUT           := $(OUT)/arm64
+else ifneq ($(filter x86_64 x86 amd64,$(ARCH)),)
+POLLCOUNT_ARCH := x86_64
+KBUILD_ARCH    := x86
+AOUT           := $(OUT)
+else
+$(error ARCH=$(ARCH): pollcount runs on x86_64 and arm64)
+endif
 # Which of our kernels (qemu/kernel-FLAVOUR.config): `check`, with lockdep,
 # KASAN, kmemleak, UBSAN and fault injection, for everything but `bench`,
 # which builds and boots the production-like `bench` kernel. Each flavour
 # has its own module build: build/ for check, build/bench/ for bench.
 FLAVOUR    ?= check
-FOUT       := $(if $(filter check,$(FLAVOUR)),$(OUT),$(OUT)/$(FLAVOUR))
+FOUT       := $(if $(filter check,$(FLAVOUR)),$(AOUT),$(AOUT)/$(FLAVOUR))
 MODULE_OUT := $(FOUT)/module
-CLIPPY_OUT := $(OUT)/clippy
-BIN        := $(OUT)/bin
+CLIPPY_OUT := $(AOUT)/clippy
+BIN        := $(AOUT)/bin
 KO         := $(MODULE_OUT)/rust/pollcount.ko
 
 # The toolchain for our managed kernel. Named by full path: rustup's rustc,
@@ -39,7 +56,7 @@ export LIBCLANG_PATH   := /usr/lib/llvm-22/lib
 
 ifeq ($(KDIR),)
 # Managed mode: our kernel, built and cached by qemu/kernel.
-KMAKE_ARGS := LLVM=$(LLVM_DIR) RUSTC=/usr/bin/rustc RUSTFMT=/usr/bin/rustfmt \
+KMAKE_ARGS := ARCH=$(KBUILD_ARCH) LLVM=$(LLVM_DIR) RUSTC=/usr/bin/rustc RUSTFMT=/usr/bin/rustfmt \
 	      BINDGEN=$(CACHE)/tools/bin/bindgen
 CLIPPY_DRIVER := /usr/bin/clippy-driver
 RUSTFMT       := /usr/bin/rustfmt
@@ -54,7 +71,21 @@ endif
 KDIR_NOW = $$(cat $(FOUT)/kdir)
 KSRC_NOW = $$(cat $(FOUT)/ksrc)
 
-CC_USER   ?= gcc
+# The guest's C programs, static. On x86_64 the host's gcc. On arm64
+# clang-22 (the kernel's compiler) with Debian's cross libc, as the
+# kselftests build with LLVM= (Debian's cross gcc conflicts with the
+# gcc-multilib the i386 tests need); liburing and busybox come from
+# Debian's arm64 packages, unpacked by qemu/provision into ARCH_SYSROOT.
+ifeq ($(POLLCOUNT_ARCH),arm64)
+ARCH_SYSROOT := $(CACHE)/sysroot/arm64
+CC_USER      ?= $(LLVM_DIR)clang --target=aarch64-linux-gnu -fuse-ld=lld
+URING_FLAGS  := -I$(ARCH_SYSROOT)/usr/include -L$(ARCH_SYSROOT)/usr/lib/aarch64-linux-gnu
+SELFTEST_CC  := LLVM=$(LLVM_DIR) URING_FLAGS="$(URING_FLAGS)"
+else
+CC_USER      ?= gcc
+URING_FLAGS  :=
+SELFTEST_CC  :=
+endif
 USER_CFLAGS := -O2 -g -static -Wall -Wextra -Werror -pthread -I$(TOP)/include/uapi
 
 SAMPLES   := $(patsubst samples/%.c,$(BIN)/%,$(wildcard samples/*.c))
@@ -100,7 +131,7 @@ userspace: samples selftests
 samples: $(SAMPLES)
 
 # The benchmark reads through io_uring (liburing, from the provisioning).
-$(BIN)/pollcount-bench: SAMPLE_LIBS = -luring
+$(BIN)/pollcount-bench: SAMPLE_LIBS = $(URING_FLAGS) -luring
 
 $(BIN)/%: samples/%.c include/uapi/pollcount.h
 	@mkdir -p $(BIN)
@@ -108,11 +139,11 @@ $(BIN)/%: samples/%.c include/uapi/pollcount.h
 	@$(CC_USER) $(USER_CFLAGS) -o $@ $< $(SAMPLE_LIBS) -lpthread
 
 selftests: kdir
-	@mkdir -p $(OUT)/selftests/bin
-	@$(MAKE) -s -C selftests KSRC=$(KSRC_NOW) OUTPUT=$(OUT)/selftests/bin
+	@mkdir -p $(AOUT)/selftests/bin
+	@$(MAKE) -s -C selftests KSRC=$(KSRC_NOW) OUTPUT=$(AOUT)/selftests/bin $(SELFTEST_CC)
 
 # --- the VM ----------------------------------------------------------------
-GUEST_FILES = $(addprefix --add ,$(SAMPLES)) --add $(OUT)/selftests/bin:/selftests \
+GUEST_FILES = $(addprefix --add ,$(SAMPLES)) --add $(AOUT)/selftests/bin:/selftests \
 	--add $(TOP)/scripts/verdict/guest-check:/bin/pollcount-check \
 	--add $(TOP)/scripts/trace/guest-trace:/bin/pollcount-trace
 
@@ -141,7 +172,7 @@ BENCH_KERNEL     ?= bench
 BENCH_ROUNDS     ?= 7
 BENCH_ITERATIONS ?= 40000
 BENCH_CHANNELS   ?= 10000
-BENCH_OUT        := $(OUT)/bench
+BENCH_OUT        := $(AOUT)/bench
 bench:
 	@$(MAKE) -s $(if $(KDIR),,FLAVOUR=$(BENCH_KERNEL)) bench-vm
 
@@ -164,7 +195,7 @@ DURATION ?= 600
 SEED      ?=
 fuzz: all
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) \
-		--timeout $$(( $(DURATION) + 600 )) --log $(OUT)/fuzz.log $(RUN_ARGS) -- \
+		--timeout $$(( $(DURATION) + 600 )) --log $(AOUT)/fuzz.log $(RUN_ARGS) -- \
 		env POLLCOUNT_FUZZ_SECONDS=$(DURATION) POLLCOUNT_FUZZ_OPS=1000000000000 \
 		POLLCOUNT_FUZZ_SEED=$(SEED) /selftests/pollcount_fuzz_test | sed -n '/^TAP version/,/^# Totals/p'
 
@@ -181,7 +212,7 @@ mutants: kdir
 # device sample built in-tree (the `upstream` flavour, cached like the
 # others), rustfmt and clippy on the touched files, and a boot that polls
 # the sample. See patches/upstream-check and Documentation/upstream.md.
-UPSTREAM_TEST := $(OUT)/upstream/rust_misc_device_poll_test
+UPSTREAM_TEST := $(AOUT)/upstream/rust_misc_device_poll_test
 upstream-check: provision
 	@$(MAKE) -s $(UPSTREAM_TEST)
 	@$(TOP)/patches/upstream-check --test $(UPSTREAM_TEST) --timeout $(VM_TIMEOUT)
@@ -190,7 +221,8 @@ upstream-check: provision
 $(UPSTREAM_TEST): patches/rust_misc_device_poll_test.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC_USER) $(USER_CFLAGS) -I$(CACHE)/src/linux/tools/testing/selftests -o $@ $< -luring -lpthread
+	@$(CC_USER) $(USER_CFLAGS) -I$(CACHE)/src/linux/tools/testing/selftests -o $@ $< \
+		$(URING_FLAGS) -luring -lpthread
 
 # --- watching the kernel: gdb and ftrace --------------------------------------
 # `make debug`: the VM with QEMU's gdb stub, halted until gdb continues it
@@ -216,12 +248,12 @@ gdb: kdir
 trace: all
 	@command -v dot >/dev/null || { echo "make trace: graphviz's dot is missing, so the call graphs" \
 		"cannot be drawn: run make provision (it installs graphviz)" >&2; exit 1; }
-	@mkdir -p $(OUT)/trace
-	@echo "  tracing pollcount-epoll-path in the VM (log: $(OUT)/trace/console.log)"
+	@mkdir -p $(AOUT)/trace
+	@echo "  tracing pollcount-epoll-path in the VM (log: $(AOUT)/trace/console.log)"
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
-		--log $(OUT)/trace/console.log --results $(OUT)/trace/results.log $(RUN_ARGS) \
+		--log $(AOUT)/trace/console.log --results $(AOUT)/trace/results.log $(RUN_ARGS) \
 		-- pollcount-trace >/dev/null
-	@$(TOP)/scripts/trace/epoll-trace --ktap --diagrams $(OUT)/trace $(OUT)/trace/console.log
+	@$(TOP)/scripts/trace/epoll-trace --ktap --diagrams $(AOUT)/trace $(AOUT)/trace/console.log
 
 # --- lints -------------------------------------------------------------------
 # Each is a target of its own; `make check` runs and counts them one by one.

@@ -112,13 +112,21 @@ static int in_its_syscall(enum what what, long nr)
 	case EP_LT:
 	case EP_EXCL:
 	case EP_NEST:
-		return nr == SYS_epoll_wait || nr == SYS_epoll_pwait
+		/* arm64 has only the p-variants of epoll_wait and poll. */
+		return nr == SYS_epoll_pwait
+#ifdef SYS_epoll_wait
+			|| nr == SYS_epoll_wait
+#endif
 #ifdef SYS_epoll_pwait2
 			|| nr == SYS_epoll_pwait2
 #endif
 			;
 	case POLL:
-		return nr == SYS_poll || nr == SYS_ppoll;
+		return nr == SYS_ppoll
+#ifdef SYS_poll
+			|| nr == SYS_poll
+#endif
+			;
 	case READ:
 		return nr == SYS_read;
 	default:
@@ -197,11 +205,11 @@ int main(void)
 {
 	struct pollcount_create req = { .count = 0, .flags = POLLCOUNT_SEMAPHORE | POLLCOUNT_CLOEXEC };
 	struct waiter w[NR_WAITERS] = {
-		[EP_LT] = { "pcw-ep-lt", EP_LT },
-		[EP_EXCL] = { "pcw-ep-excl", EP_EXCL },
-		[EP_NEST] = { "pcw-ep-nest", EP_NEST },
-		[POLL] = { "pcw-poll", POLL },
-		[READ] = { "pcw-read", READ },
+		[EP_LT] = { .name = "pcw-ep-lt", .what = EP_LT },
+		[EP_EXCL] = { .name = "pcw-ep-excl", .what = EP_EXCL },
+		[EP_NEST] = { .name = "pcw-ep-nest", .what = EP_NEST },
+		[POLL] = { .name = "pcw-poll", .what = POLL },
+		[READ] = { .name = "pcw-read", .what = READ },
 	};
 	pthread_t threads[NR_WAITERS];
 	uint64_t ten = 10;
