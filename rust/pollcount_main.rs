@@ -171,10 +171,16 @@ impl Pollcount {
 
     /// `POLLCOUNT_IOC_CREATE`: a new anonymous pollcount file, as `eventfd2()`.
     fn create(arg: usize) -> Result<isize> {
-        let mut request = UserSlice::new(UserPtr::from_addr(arg), CREATE_SIZE).reader();
-        let count: u64 = request.read()?;
-        let flags: u32 = request.read()?;
-        let reserved: u32 = request.read()?;
+        // `struct pollcount_create` in one user copy, as C's copy_from_user
+        // of the struct: each copy is a call, and on the check kernel also a
+        // might_fault() lockdep annotation and a fault-injection point.
+        let [count, flags_and_reserved]: [u64; 2] =
+            UserSlice::new(UserPtr::from_addr(arg), CREATE_SIZE)
+                .reader()
+                .read()?;
+        let [f0, f1, f2, f3, r0, r1, r2, r3] = flags_and_reserved.to_ne_bytes();
+        let flags = u32::from_ne_bytes([f0, f1, f2, f3]);
+        let reserved = u32::from_ne_bytes([r0, r1, r2, r3]);
         if flags & !POLLCOUNT_FLAGS != 0 || reserved != 0 {
             return Err(EINVAL);
         }
