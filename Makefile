@@ -14,6 +14,7 @@
 #                   poll): checkpatch, apply to 7.3, build, rustfmt, clippy, boot
 #   make lint       rustfmt, clippy, unsafe rules, tests of the host tools
 #   make KDIR=...   use your own Rust-enabled kernel build instead of ours
+#   make ... ARCH=arm64  the same on arm64, in qemu-system-aarch64 (build/arm64/)
 #
 # The kernel's own build (Kbuild) reads ./Kbuild, not this file.
 
@@ -101,7 +102,7 @@ RUN_ARGS   ?=
 all: module userspace
 
 help:
-	@sed -n '3,17p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,18p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 provision:
 	@$(TOP)/qemu/provision
