@@ -81,11 +81,11 @@ ifeq ($(POLLCOUNT_ARCH),arm64)
 ARCH_SYSROOT := $(CACHE)/sysroot/arm64
 CC_USER      ?= $(LLVM_DIR)clang --target=aarch64-linux-gnu -fuse-ld=lld
 URING_FLAGS  := -I$(ARCH_SYSROOT)/usr/include -L$(ARCH_SYSROOT)/usr/lib/aarch64-linux-gnu
-SELFTEST_CC  := LLVM=$(LLVM_DIR) URING_FLAGS="$(URING_FLAGS)"
+SELFTEST_ARGS := LLVM=$(LLVM_DIR) URING_FLAGS="$(URING_FLAGS)"
 else
 CC_USER      ?= gcc
 URING_FLAGS  :=
-SELFTEST_CC  :=
+SELFTEST_ARGS :=
 endif
 USER_CFLAGS := -O2 -g -static -Wall -Wextra -Werror -pthread -I$(TOP)/include/uapi
 
@@ -141,7 +141,7 @@ $(BIN)/%: samples/%.c include/uapi/pollcount.h
 
 selftests: kdir
 	@mkdir -p $(AOUT)/selftests/bin
-	@$(MAKE) -s -C selftests KSRC=$(KSRC_NOW) OUTPUT=$(AOUT)/selftests/bin $(SELFTEST_CC)
+	@$(MAKE) -s -C selftests KSRC=$(KSRC_NOW) OUTPUT=$(AOUT)/selftests/bin $(SELFTEST_ARGS)
 
 # --- the VM ----------------------------------------------------------------
 GUEST_FILES = $(addprefix --add ,$(SAMPLES)) --add $(AOUT)/selftests/bin:/selftests \
