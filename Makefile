@@ -169,20 +169,32 @@ check:
 # kernel (BENCH_KERNEL=check: on the check kernel), BENCH_ROUNDS rounds;
 # prints each column's ratio to eventfd and writes build/bench/bench.csv and
 # build/bench/bench.svg (samples/pollcount-bench.c, scripts/bench/chart).
+# BENCH_CLOCK=instructions: the VM's clock counts instructions (qemu/run
+# --icount), so each figure is exact and repeats from run to run, free of
+# TCG's timing noise and its cache effects; in build/bench/instructions/.
 BENCH_KERNEL     ?= bench
+BENCH_CLOCK      ?= time
 BENCH_ROUNDS     ?= 7
 BENCH_ITERATIONS ?= 40000
 BENCH_CHANNELS   ?= 10000
+ifeq ($(BENCH_CLOCK),instructions)
+BENCH_OUT        := $(AOUT)/bench/instructions
+BENCH_VM_ARGS    := --icount
+BENCH_ARGS       := -i
+else ifeq ($(BENCH_CLOCK),time)
 BENCH_OUT        := $(AOUT)/bench
+else
+$(error BENCH_CLOCK=$(BENCH_CLOCK): time or instructions)
+endif
 bench:
 	@$(MAKE) -s $(if $(KDIR),,FLAVOUR=$(BENCH_KERNEL)) bench-vm
 
 bench-vm: all
 	@mkdir -p $(BENCH_OUT)
-	@echo "  bench: kernel $(KDIR_NOW) ($(if $(KDIR),yours,$(FLAVOUR) flavour)), $(BENCH_ROUNDS) rounds of $(BENCH_ITERATIONS)"
+	@echo "  bench: kernel $(KDIR_NOW) ($(if $(KDIR),yours,$(FLAVOUR) flavour)), $(BENCH_ROUNDS) rounds of $(BENCH_ITERATIONS), clock: $(BENCH_CLOCK)"
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \
-		--log $(BENCH_OUT)/console.log --results $(BENCH_OUT)/results.log $(RUN_ARGS) -- \
-		pollcount-bench -r $(BENCH_ROUNDS) -n $(BENCH_ITERATIONS) -m $(BENCH_CHANNELS) -o /dev/ttyS1 | \
+		--log $(BENCH_OUT)/console.log --results $(BENCH_OUT)/results.log $(BENCH_VM_ARGS) $(RUN_ARGS) -- \
+		pollcount-bench -r $(BENCH_ROUNDS) -n $(BENCH_ITERATIONS) -m $(BENCH_CHANNELS) $(BENCH_ARGS) -o /dev/ttyS1 | \
 		tr -d '\r' | sed -n '/^pollcount-bench:/,/^scale [0-9]*\/1 idle/p' | tee $(BENCH_OUT)/table.txt
 	@tr -d '\r' <$(BENCH_OUT)/results.log >$(BENCH_OUT)/bench.csv
 	@$(TOP)/scripts/bench/chart $(BENCH_OUT)/bench.csv $(BENCH_OUT)/bench.svg \

@@ -66,7 +66,8 @@ use kernel::{
 };
 use kernel_ext::{
     file_ops::{
-        install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile, PollKiocb,
+        get_user_u64, install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile,
+        PollKiocb,
     },
     wait_queue::{PollState, WaitQueue},
 };
@@ -263,7 +264,7 @@ impl PollFile for Pollcount {
                 || kiocb.nonblocking(),
                 |counter| {
                     let value = counter.next_read()?;
-                    if !dest.copy_nofault(&value.to_ne_bytes()) {
+                    if !dest.put_u64_nofault(value) {
                         return Some(false);
                     }
                     if let Ok((_, woken)) = counter.read() {
@@ -286,7 +287,7 @@ impl PollFile for Pollcount {
         if len != VALUE_SIZE {
             return Err(EINVAL);
         }
-        let value: u64 = UserSlice::new(buf, VALUE_SIZE).reader().read()?;
+        let value = get_user_u64(buf)?;
         self.counter.lock_until(
             || nonblocking(file),
             |counter| match counter.write(value) {

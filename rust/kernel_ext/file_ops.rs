@@ -33,8 +33,8 @@ use kernel::{
 };
 
 use super::c_helpers::{
-    pollcount_anon_inode_getfile, pollcount_copy_to_iter_nofault, pollcount_file_mode_like_eventfd,
-    pollcount_kiocb_nowait,
+    pollcount_anon_inode_getfile, pollcount_file_mode_like_eventfd, pollcount_get_user_u64,
+    pollcount_kiocb_nowait, pollcount_put_u64_nofault,
 };
 use super::wait_queue::{PollState, PollTable, WaitQueue};
 
@@ -141,6 +141,7 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `iocb` is a valid kiocb for a read of an open file of these
     /// operations, and `iter` a valid destination iterator, both for the call.
+    #[link_section = ".text.hot.pollcount"]
     unsafe extern "C" fn read_iter(
         iocb: *mut bindings::kiocb,
         iter: *mut bindings::iov_iter,
@@ -159,6 +160,7 @@ impl<T: PollFile> FileOps<T> {
     /// # Safety
     ///
     /// `file` is an open file of these operations; `buf` is a user pointer.
+    #[link_section = ".text.hot.pollcount"]
     unsafe extern "C" fn write(
         file: *mut bindings::file,
         buf: *const c_char,
@@ -181,6 +183,7 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `file` is an open file of these operations; `table` is null or a
     /// valid poll table for this call.
+    #[link_section = ".text.hot.pollcount"]
     unsafe extern "C" fn poll(
         file: *mut bindings::file,
         table: *mut bindings::poll_table,
@@ -394,24 +397,24 @@ impl<T: PollFile> KiocbExt for PollKiocb<'_, T> {
 /// Copies into a read's destination that the kernel crate's `IovIterDest`
 /// lacks.
 pub(crate) trait IovIterDestExt {
-    /// Copies all of `bytes` without sleeping, so it may run under a
-    /// spinlock: page faults are disabled, so a destination page that is
-    /// not present fails the copy. Returns false, with nothing consumed from
-    /// the iterator, if any byte could not be copied.
-    fn copy_nofault(&mut self, bytes: &[u8]) -> bool;
+    /// Copies `value` (8 bytes, native endian) without sleeping, so it may
+    /// run under a spinlock: page faults are disabled, so a destination
+    /// page that is not present fails the copy. Returns false, with nothing
+    /// consumed from the iterator, if any byte could not be copied.
+    fn put_u64_nofault(&mut self, value: u64) -> bool;
 
     /// Faults in the first `len` bytes of the destination for writing,
     /// without writing them (`fault_in_iov_iter_writeable()`), so that a
-    /// following [`IovIterDestExt::copy_nofault`] can succeed. `EFAULT` if
+    /// following [`IovIterDestExt::put_u64_nofault`] can succeed. `EFAULT` if
     /// some of it cannot be mapped writable.
     fn fault_in_writeable(&mut self, len: usize) -> Result;
 }
 
 impl IovIterDestExt for IovIterDest<'_> {
-    fn copy_nofault(&mut self, bytes: &[u8]) -> bool {
-        // SAFETY: `as_raw` is a valid destination iterator; `bytes` is valid
-        // for reads of its length; the helper never sleeps.
-        unsafe { pollcount_copy_to_iter_nofault(bytes.as_ptr().cast(), bytes.len(), self.as_raw()) }
+    fn put_u64_nofault(&mut self, value: u64) -> bool {
+        // SAFETY: `as_raw` is a valid destination iterator; the helper never
+        // sleeps.
+        unsafe { pollcount_put_u64_nofault(value, self.as_raw()) }
     }
 
     fn fault_in_writeable(&mut self, len: usize) -> Result {
@@ -423,6 +426,21 @@ impl IovIterDestExt for IovIterDest<'_> {
         } else {
             Err(EFAULT)
         }
+    }
+}
+
+/// The `u64` at `ptr` in userspace (native endian), as a `write` takes
+/// it: one user load where `UserSliceReader::read` calls the general copy,
+/// `_copy_from_user()`. `EFAULT` if it cannot be read.
+pub(crate) fn get_user_u64(ptr: UserPtr) -> Result<u64> {
+    let mut value = 0;
+    // SAFETY: `value` is valid for writes; the helper reads `ptr` only
+    // through the user access primitives, which check the address and
+    // fail on any fault.
+    if unsafe { pollcount_get_user_u64(ptr.as_const_ptr().cast(), &mut value) } == 0 {
+        Ok(value)
+    } else {
+        Err(EFAULT)
     }
 }
 

@@ -4,6 +4,7 @@
  * only what Rust cannot spell: inline functions and macros.
  */
 #include <linux/anon_inodes.h>
+#include <linux/iov_iter.h>
 #include <linux/lockdep.h>
 #include <linux/uaccess.h>
 
@@ -16,31 +17,84 @@
  * caller runs in a syscall, with interrupts enabled (asserted: a caller with
  * them off would have them turned on by the unlock).
  */
-void pollcount_spin_lock_irq(spinlock_t *lock)
+__pollcount_hot void pollcount_spin_lock_irq(spinlock_t *lock)
 {
 	lockdep_assert_irqs_enabled();
 	spin_lock_irq(lock);
 }
 
-void pollcount_spin_unlock_irq(spinlock_t *lock)
+__pollcount_hot void pollcount_spin_unlock_irq(spinlock_t *lock)
 {
 	spin_unlock_irq(lock);
 }
 
 /*
- * copy_to_iter() that never sleeps, for use under a spinlock: with page
- * faults disabled, a user page that is not present fails the copy instead
- * of being faulted in. All of @bytes is copied, or none is consumed from
- * @iter (a partial copy is reverted) and false is returned.
+ * The value of a write, in one user load: get_user()'s access, inline.
+ * eventfd_write() takes its 8 bytes with copy_from_user(), a call to
+ * _copy_from_user(), which serves any length (with a `rep movsb`, and on a
+ * fault a memset). Fault injection (fail_usercopy) applies here as there.
  */
-bool pollcount_copy_to_iter_nofault(const void *from, size_t bytes, struct iov_iter *iter)
+__pollcount_hot int pollcount_get_user_u64(const void __user *from, u64 *value)
+{
+	u64 loaded;
+
+	might_fault();
+	if (should_fail_usercopy())
+		return -EFAULT;
+	if (!user_read_access_begin(from, sizeof(loaded)))
+		return -EFAULT;
+	unsafe_get_user(loaded, (const u64 __user *)from, efault);
+	user_read_access_end();
+	*value = loaded;
+	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+/*
+ * One step of pollcount_put_u64_nofault() into a user buffer: one store,
+ * which with page faults disabled fails at a page that is not present
+ * instead of faulting it in. Returns the number of bytes not copied.
+ */
+static __always_inline size_t put_u64_step_nofault(void __user *to, size_t progress, size_t len,
+						   void *value, void *priv2)
+{
+	if (should_fail_usercopy())
+		return len;
+	if (!user_write_access_begin(to, sizeof(u64)))
+		return len;
+	unsafe_put_user(*(u64 *)value, (u64 __user *)to, efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return len;
+}
+
+/*
+ * Delivers a read's value without sleeping, for use under a spinlock: with
+ * page faults disabled, a user page that is not present fails the copy
+ * instead of being faulted in. All 8 bytes are copied, or none is consumed
+ * from @iter (a partial copy is reverted) and false is returned.
+ *
+ * A single user buffer (read(2), io_uring, aio) takes one store, inline
+ * (include/linux/iov_iter.h's iterate_ubuf() advances the iterator):
+ * eventfd_read() calls _copy_to_iter(), which serves any iterator and
+ * length. Other iterators (readv's iovecs, kernel buffers) take
+ * copy_to_iter().
+ */
+__pollcount_hot bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter)
 {
 	size_t copied;
 
 	pagefault_disable();
-	copied = copy_to_iter(from, bytes, iter);
+	if (likely(iter_is_ubuf(iter) && iov_iter_count(iter) >= sizeof(value)))
+		copied = iterate_ubuf(iter, sizeof(value), &value, NULL, put_u64_step_nofault);
+	else
+		copied = copy_to_iter(&value, sizeof(value), iter);
 	pagefault_enable();
-	if (likely(copied == bytes))
+	if (likely(copied == sizeof(value)))
 		return true;
 	iov_iter_revert(iter, copied);
 	return false;

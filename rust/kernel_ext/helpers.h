@@ -13,9 +13,16 @@
 #include <linux/spinlock.h>
 #include <linux/uio.h>
 
+/*
+ * The hot path's section: read, write and poll, Rust's and these helpers',
+ * linked first and together (see rust/hot-path.lds).
+ */
+#define __pollcount_hot __section(".text.hot.pollcount")
+
 void pollcount_spin_lock_irq(spinlock_t *lock);
 void pollcount_spin_unlock_irq(spinlock_t *lock);
-bool pollcount_copy_to_iter_nofault(const void *from, size_t bytes, struct iov_iter *iter);
+int pollcount_get_user_u64(const void __user *from, u64 *value);
+bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter);
 bool pollcount_kiocb_nowait(const struct kiocb *iocb);
 void pollcount_file_mode_like_eventfd(struct file *file);
 struct file *pollcount_anon_inode_getfile(const char *name, const struct file_operations *fops,

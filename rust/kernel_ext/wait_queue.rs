@@ -16,7 +16,7 @@
 //! more at close: `eventpoll_release()` unhooks every epoll item before the
 //! file's `release` frees the queue.
 
-use super::c_helpers::{pollcount_spin_lock_irq, pollcount_spin_unlock_irq};
+use super::c_helpers::{spin_lock_irq, spin_unlock_irq};
 use core::{
     cell::UnsafeCell,
     ffi::c_void,
@@ -129,8 +129,9 @@ impl<T: PollState> WaitQueue<T> {
     /// everywhere. Callers run in syscalls, with interrupts enabled.
     pub(crate) fn lock(&self) -> WaitQueueGuard<'_, T> {
         // SAFETY: `head` is initialised (type invariant), so its lock is a
-        // valid spinlock; interrupts are enabled here (the helper asserts it).
-        unsafe { pollcount_spin_lock_irq(&raw mut (*self.head()).lock) };
+        // valid spinlock; interrupts are enabled here (with lockdep, the
+        // helper asserts it).
+        unsafe { spin_lock_irq(&raw mut (*self.head()).lock) };
         // INVARIANT: the lock is held until the guard drops.
         WaitQueueGuard {
             queue: self,
@@ -372,7 +373,7 @@ impl<T: PollState> Drop for WaitQueueGuard<'_, T> {
         self.publish();
         // SAFETY: the lock is held by this thread (type invariant), taken
         // with `spin_lock_irq` by `WaitQueue::lock`.
-        unsafe { pollcount_spin_unlock_irq(&raw mut (*self.queue.head()).lock) };
+        unsafe { spin_unlock_irq(&raw mut (*self.queue.head()).lock) };
     }
 }
 
