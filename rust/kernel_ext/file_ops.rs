@@ -327,6 +327,7 @@ impl<T: PollFile> PinnedDrop for MiscRegistration<T> {
 ///
 /// `flags` may hold `O_NONBLOCK`; the file is opened `O_RDWR`. On error,
 /// `data` is dropped.
+#[inline(always)]
 pub(crate) fn anon_inode_file<T: PollFile>(
     name: &'static CStr,
     data: Pin<KBox<T>>,
@@ -359,6 +360,7 @@ pub(crate) fn anon_inode_file<T: PollFile>(
 
 /// [`anon_inode_file`] installed in a new fd; returns the fd. `flags` may
 /// also hold `O_CLOEXEC`, for the fd.
+#[inline(always)]
 pub(crate) fn install_anon_file<T: PollFile>(
     name: &'static CStr,
     data: Pin<KBox<T>>,
