@@ -228,11 +228,13 @@ impl PinnedDrop for Pollcount {
 /// What `poll` reports for a counter (read without its lock: see
 /// `WaitQueue::poll`).
 impl PollState for Counter {
+    #[inline(always)]
     fn poll_events(&self) -> u32 {
         self.events().bits()
     }
 }
 
+#[inline(always)]
 fn nonblocking(file: &LocalFile) -> bool {
     file.flags() & bindings::O_NONBLOCK != 0
 }

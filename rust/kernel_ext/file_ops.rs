@@ -94,6 +94,7 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `file` is a valid file whose private data came from
     /// `Pin<KBox<T>>::into_foreign()` and has not been released.
+    #[inline(always)]
     unsafe fn data<'a>(file: *mut bindings::file) -> Pin<&'a T> {
         // SAFETY: (caller) the private data is a live `Pin<KBox<T>>`, freed
         // only by `release`, which cannot run during another file operation.
@@ -383,6 +384,7 @@ pub(crate) trait KiocbExt {
 }
 
 impl<T: PollFile> KiocbExt for PollKiocb<'_, T> {
+    #[inline(always)]
     fn nonblocking(&self) -> bool {
         let iocb = self.as_raw();
         // SAFETY: the kiocb is valid while `self` lives (`Kiocb::from_raw`'s

@@ -119,6 +119,7 @@ impl<T: PollState> WaitQueue<T> {
         })
     }
 
+    #[inline(always)]
     fn head(&self) -> *mut bindings::wait_queue_head {
         self.head.get()
     }
@@ -127,6 +128,7 @@ impl<T: PollState> WaitQueue<T> {
     /// as eventfd does: aio's `IOCB_CMD_POLL` takes a file's wait queue lock
     /// under its hardirq-safe `ctx_lock`, so the lock must be irq-safe
     /// everywhere. Callers run in syscalls, with interrupts enabled.
+    #[inline(always)]
     pub(crate) fn lock(&self) -> WaitQueueGuard<'_, T> {
         // SAFETY: `head` is initialised (type invariant), so its lock is a
         // valid spinlock; interrupts are enabled here (with lockdep, the
@@ -201,6 +203,7 @@ impl<T: PollState> WaitQueue<T> {
     ///
     /// This queue must outlive every entry added to it: it must be owned by
     /// `file`'s private data, freed only by `file`'s `release`.
+    #[inline(always)]
     pub(crate) unsafe fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
         // `poll_wait()`, which is inline in C and a helper call from Rust,
         // split so that its test stays here: only a caller that will sleep
@@ -238,6 +241,7 @@ impl<T: PollState> WaitQueue<T> {
     }
 
     /// The events published by the last release of the lock.
+    #[inline(always)]
     fn published_events(&self) -> u32 {
         self.events.load(Relaxed)
     }
@@ -278,6 +282,7 @@ unsafe fn poll_wait(
 ///
 /// `head` is an initialised wait queue head, and its list cannot change
 /// during the call: its lock is held, or no other thread can reach it.
+#[inline(always)]
 unsafe fn has_waiters(head: *mut bindings::wait_queue_head) -> bool {
     // SAFETY: `head` is valid and its list stable (caller).
     unsafe {
@@ -322,6 +327,7 @@ impl<T: PollState> WaitQueueGuard<'_, T> {
     /// calls `poll` at once, before this lock is released, and must find
     /// the change that woke it (a wakeup orders the waker's earlier stores
     /// before whatever the woken task does next).
+    #[inline(always)]
     pub(crate) fn wake_up_poll(&mut self, events: u32) {
         self.publish();
         let head = self.queue.head();
@@ -341,6 +347,7 @@ impl<T: PollState> WaitQueueGuard<'_, T> {
     /// Stores the value's events where `WaitQueue::poll` reads them, if it
     /// may have changed since the lock was taken or they were last stored
     /// (a store is a call into C, `atomic_set()`: once per syscall).
+    #[inline(always)]
     fn publish(&mut self) {
         if self.changed {
             self.changed = false;
@@ -352,6 +359,7 @@ impl<T: PollState> WaitQueueGuard<'_, T> {
 impl<T: PollState> Deref for WaitQueueGuard<'_, T> {
     type Target = T;
 
+    #[inline(always)]
     fn deref(&self) -> &T {
         // SAFETY: the lock is held (type invariant), so no one else accesses the value.
         unsafe { &*self.queue.value.get() }
@@ -359,6 +367,7 @@ impl<T: PollState> Deref for WaitQueueGuard<'_, T> {
 }
 
 impl<T: PollState> DerefMut for WaitQueueGuard<'_, T> {
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut T {
         self.changed = true;
         // SAFETY: the lock is held (type invariant), so no one else accesses the value.
@@ -367,6 +376,7 @@ impl<T: PollState> DerefMut for WaitQueueGuard<'_, T> {
 }
 
 impl<T: PollState> Drop for WaitQueueGuard<'_, T> {
+    #[inline(always)]
     fn drop(&mut self) {
         // Publish the events for `WaitQueue::poll` before the unlock, whose
         // release ordering makes them visible with the value itself.
