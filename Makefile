@@ -8,6 +8,7 @@
 #   make debug      the VM with QEMU's gdb stub; `make gdb` attaches gdb to it
 #   make trace      epoll's path through pollcount, as ftrace call graphs
 #   make bench      pollcount vs eventfd and a pipe on the bench kernel: ratios, CSV, chart
+#                   (BENCH_CLOCK=instructions: exact instruction counts instead of time)
 #   make fuzz       the differential fuzzer against eventfd (DURATION=, SEED=)
 #   make mutants    mutation testing: the suite must kill every mutant
 #   make upstream-check  the patch series in patches/ (rust: miscdevice: add
@@ -102,7 +103,7 @@ RUN_ARGS   ?=
 all: module userspace
 
 help:
-	@sed -n '3,18p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,19p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 provision:
 	@$(TOP)/qemu/provision

@@ -16,7 +16,6 @@ use kernel::{
 extern "C" {
     pub(super) fn pollcount_get_user_u64(from: *const c_void, value: *mut u64) -> c_int;
     pub(super) fn pollcount_put_u64_nofault(value: u64, iter: *mut bindings::iov_iter) -> bool;
-    pub(super) fn pollcount_kiocb_nowait(iocb: *const bindings::kiocb) -> bool;
     pub(super) fn pollcount_file_mode_like_eventfd(file: *mut bindings::file);
     pub(super) fn pollcount_anon_inode_getfile(
         name: *const c_char,

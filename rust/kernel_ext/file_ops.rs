@@ -34,7 +34,7 @@ use kernel::{
 
 use super::c_helpers::{
     pollcount_anon_inode_getfile, pollcount_file_mode_like_eventfd, pollcount_get_user_u64,
-    pollcount_kiocb_nowait, pollcount_put_u64_nofault,
+    pollcount_put_u64_nofault,
 };
 use super::wait_queue::{PollState, PollTable, WaitQueue};
 
@@ -374,6 +374,12 @@ pub(crate) fn install_anon_file<T: PollFile>(
     Ok(fd)
 }
 
+/// `IOCB_NOWAIT`: in C `(__force int) RWF_NOWAIT`, a cast bindgen cannot
+/// evaluate. `RWF_NOWAIT` is uapi (8), and `helpers.c` asserts at build
+/// time that `IOCB_NOWAIT` still equals this; read inline, the test costs
+/// no call on a sleep or an io_uring first attempt.
+const IOCB_NOWAIT: c_int = 8;
+
 /// What a `read_iter` needs from its `kiocb` beyond the kernel crate's
 /// `Kiocb` accessors.
 pub(crate) trait KiocbExt {
@@ -392,7 +398,7 @@ impl<T: PollFile> KiocbExt for PollKiocb<'_, T> {
         // for the call, and `LocalFile::flags` reads `f_flags` as fcntl may
         // change it concurrently.
         unsafe {
-            pollcount_kiocb_nowait(iocb)
+            (*iocb).ki_flags & IOCB_NOWAIT != 0
                 || LocalFile::from_raw_file((*iocb).ki_filp).flags() & bindings::O_NONBLOCK != 0
         }
     }

@@ -100,11 +100,12 @@ __pollcount_hot bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter)
 	return false;
 }
 
-/* Whether the caller may not block: RWF_NOWAIT, io_uring's first try, aio. */
-bool pollcount_kiocb_nowait(const struct kiocb *iocb)
-{
-	return iocb->ki_flags & IOCB_NOWAIT;
-}
+/*
+ * IOCB_NOWAIT is `(__force int) RWF_NOWAIT`, a cast bindgen cannot
+ * evaluate, so file_ops.rs spells its value (RWF_NOWAIT is uapi) and
+ * tests ki_flags itself instead of calling here; this holds it to C's.
+ */
+static_assert(IOCB_NOWAIT == 8, "file_ops.rs: IOCB_NOWAIT");
 
 /*
  * The f_mode of an eventfd file, for a file opened from /dev/pollcount:
