@@ -15,7 +15,8 @@
 
 /*
  * The hot path's section: read, write and poll, Rust's and these helpers',
- * linked first and together (see rust/hot-path.lds).
+ * linked together on a page of their own after the rest of the code (see
+ * rust/hot-path.lds).
  */
 #define __pollcount_hot __section(".text.hot.pollcount")
 
