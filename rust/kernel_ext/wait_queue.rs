@@ -170,6 +170,19 @@ impl<T: PollState> WaitQueue<T> {
         if nonblocking() {
             return Err(EAGAIN);
         }
+        Self::sleep_until(guard, attempt)
+    }
+
+    /// `lock_until`'s sleep, out of line and cold: the non-blocking read,
+    /// write and poll that make up the hot path never run it, so it stays
+    /// out of their code (and of the page `hot-path.lds` gives them).
+    #[cold]
+    #[inline(never)]
+    fn sleep_until<R>(
+        mut guard: WaitQueueGuard<'_, T>,
+        mut attempt: impl FnMut(&mut WaitQueueGuard<'_, T>) -> Option<R>,
+    ) -> Result<R> {
+        let queue = guard.queue;
         let wait = Opaque::<bindings::wait_queue_entry>::uninit();
         // SAFETY: `wait` is valid for writes; this initialises it for the
         // current task with `autoremove_wake_function`, which dequeues it
@@ -180,7 +193,7 @@ impl<T: PollState> WaitQueue<T> {
             // requires; it returns with the lock held again, and the guard is
             // not used while the lock is dropped around `schedule()`. `wait`
             // stays on this stack frame until `finish_wait()` below.
-            if unsafe { bindings::do_wait_intr_irq(self.head(), wait.get()) } != 0 {
+            if unsafe { bindings::do_wait_intr_irq(queue.head(), wait.get()) } != 0 {
                 break Err(ERESTARTSYS);
             }
             if let Some(done) = attempt(&mut guard) {
@@ -191,7 +204,7 @@ impl<T: PollState> WaitQueue<T> {
         // SAFETY: `wait` was initialised above. Its wakeup usually dequeued
         // it already (then this takes no lock); after a signal it is still
         // queued, and this dequeues it. Either way the task runs again.
-        unsafe { bindings::finish_wait(self.head(), wait.get()) };
+        unsafe { bindings::finish_wait(queue.head(), wait.get()) };
         result
     }
 
