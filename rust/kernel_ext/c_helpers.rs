@@ -6,7 +6,7 @@
 
 use kernel::{
     bindings,
-    ffi::{c_char, c_int, c_void},
+    ffi::{c_char, c_int, c_uint, c_void},
 };
 
 // `struct file` embeds an empty struct, so rustc cannot prove it FFI-safe;
@@ -17,11 +17,15 @@ extern "C" {
     pub(super) fn pollcount_get_user_u64(from: *const c_void, value: *mut u64) -> c_int;
     pub(super) fn pollcount_put_u64_nofault(value: u64, iter: *mut bindings::iov_iter) -> bool;
     pub(super) fn pollcount_file_mode_like_eventfd(file: *mut bindings::file);
-    pub(super) fn pollcount_anon_inode_getfile(
+    /// `anon_inode_getfile_fmode()` of `<linux/anon_inodes.h>`, which the
+    /// kernel crate's bindings leave out; `helpers.c` asserts that this is
+    /// its C prototype (`fmode_t` is an `unsigned int`).
+    pub(super) fn anon_inode_getfile_fmode(
         name: *const c_char,
         fops: *const bindings::file_operations,
         private: *mut c_void,
         flags: c_int,
+        f_mode: c_uint,
     ) -> *mut bindings::file;
 }
 

@@ -33,7 +33,7 @@ use kernel::{
 };
 
 use super::c_helpers::{
-    pollcount_anon_inode_getfile, pollcount_file_mode_like_eventfd, pollcount_get_user_u64,
+    anon_inode_getfile_fmode, pollcount_file_mode_like_eventfd, pollcount_get_user_u64,
     pollcount_put_u64_nofault,
 };
 use super::wait_queue::{PollState, PollTable, WaitQueue};
@@ -340,11 +340,12 @@ pub(crate) fn anon_inode_file<T: PollFile>(
     // file's data from now on (freed by `release`). On success this takes a
     // module reference through `.owner`.
     let file = unsafe {
-        pollcount_anon_inode_getfile(
+        anon_inode_getfile_fmode(
             name.as_char_ptr(),
             FileOps::<T>::table(),
             private,
             file_flags as c_int,
+            FMODE_NOWAIT,
         )
     };
     match from_err_ptr(file).map(core::ptr::NonNull::new) {
@@ -373,6 +374,12 @@ pub(crate) fn install_anon_file<T: PollFile>(
     reservation.fd_install(file);
     Ok(fd)
 }
+
+/// `FMODE_NOWAIT`: in C a `(__force fmode_t)` cast, which bindgen cannot
+/// evaluate; `helpers.c` asserts at compile time that this is its value.
+/// eventfd's files have it: RWF_NOWAIT, io_uring and aio may then ask a
+/// read not to block instead of punting it to a worker thread.
+const FMODE_NOWAIT: c_uint = 1 << 27;
 
 /// `IOCB_NOWAIT`: in C `(__force int) RWF_NOWAIT`, a cast bindgen cannot
 /// evaluate. `RWF_NOWAIT` is uapi (8), and `helpers.c` asserts at build

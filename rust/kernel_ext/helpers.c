@@ -119,9 +119,16 @@ void pollcount_file_mode_like_eventfd(struct file *file)
 	file->f_mode |= FMODE_NOWAIT;
 }
 
-/* An anonymous file with eventfd's f_mode, as eventfd2() makes its files. */
-struct file *pollcount_anon_inode_getfile(const char *name, const struct file_operations *fops,
-					  void *priv, int flags)
-{
-	return anon_inode_getfile_fmode(name, fops, priv, flags, FMODE_NOWAIT);
-}
+/*
+ * anon_inode_getfile_fmode() is not in the kernel crate's bindings, so
+ * c_helpers.rs declares it, with FMODE_NOWAIT (a __force cast bindgen
+ * cannot evaluate) spelled in file_ops.rs. Rust calls it directly rather
+ * than through a helper here: on a debug kernel each module frame costs
+ * KASAN's and kmemleak's stack traces of the file's allocations a module
+ * lookup. These hold both declarations to C's.
+ */
+static_assert(__same_type(&anon_inode_getfile_fmode,
+			  struct file *(*)(const char *, const struct file_operations *,
+					   void *, int, fmode_t)),
+	      "c_helpers.rs: anon_inode_getfile_fmode");
+static_assert((__force unsigned int)FMODE_NOWAIT == 1u << 27, "file_ops.rs: FMODE_NOWAIT");

@@ -25,7 +25,5 @@ void pollcount_spin_unlock_irq(spinlock_t *lock);
 int pollcount_get_user_u64(const void __user *from, u64 *value);
 bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter);
 void pollcount_file_mode_like_eventfd(struct file *file);
-struct file *pollcount_anon_inode_getfile(const char *name, const struct file_operations *fops,
-					  void *priv, int flags);
 
 #endif /* POLLCOUNT_HELPERS_H */

@@ -262,15 +262,17 @@ impl<T: PollState> WaitQueue<T> {
 
 /// The part of `poll_wait()` that queues: `queue_proc` (select's
 /// `__pollwait`, epoll's `ep_ptable_queue_proc`, io_uring's or aio's) adds
-/// the caller's entry to `head`. Kept out of line, named as in C, so that
-/// backtraces and call graphs show the articles' `poll_wait` step.
+/// the caller's entry to `head`. Named as in C, so that gdb's backtraces
+/// show the articles' `poll_wait` step (an inline frame, from the debug
+/// info). Inlined, because every frame of a module costs the stack traces
+/// a debug kernel takes below it (KASAN's, lockdep's) a module lookup, and
+/// io_uring queues an entry on every read that would block.
 ///
 /// # Safety
 ///
 /// `head` must outlive the entry added to it, and `queue_proc` must be
 /// `table`'s own queueing function, `table` valid for this call.
-#[inline(never)]
-#[cold]
+#[inline(always)]
 unsafe fn poll_wait(
     file: &File,
     head: *mut bindings::wait_queue_head,
