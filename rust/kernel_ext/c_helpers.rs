@@ -2,11 +2,12 @@
 
 //! The C helpers of `helpers.c` (inline functions and macros that bindgen
 //! cannot reach), declared for the rest of `kernel_ext`. Each is documented
-//! where it is defined; the types are those of `helpers.h`.
+//! where it is defined; the types are those of `helpers.h`. One kernel
+//! function the kernel crate's bindings leave out is declared here too.
 
 use kernel::{
     bindings,
-    ffi::{c_char, c_int, c_uint, c_void},
+    ffi::{c_char, c_int, c_void},
 };
 
 // `struct file` embeds an empty struct, so rustc cannot prove it FFI-safe;
@@ -18,14 +19,15 @@ extern "C" {
     pub(super) fn pollcount_put_u64_nofault(value: u64, iter: *mut bindings::iov_iter) -> bool;
     pub(super) fn pollcount_file_mode_like_eventfd(file: *mut bindings::file);
     /// `anon_inode_getfile_fmode()` of `<linux/anon_inodes.h>`, which the
-    /// kernel crate's bindings leave out; `helpers.c` asserts that this is
-    /// its C prototype (`fmode_t` is an `unsigned int`).
+    /// kernel crate's bindings leave out. Nothing can compare this
+    /// declaration with C's; `helpers.c` asserts that C's prototype is
+    /// still the one written here, so a change there fails the build.
     pub(super) fn anon_inode_getfile_fmode(
         name: *const c_char,
         fops: *const bindings::file_operations,
         private: *mut c_void,
         flags: c_int,
-        f_mode: c_uint,
+        f_mode: bindings::fmode_t,
     ) -> *mut bindings::file;
 }
 

@@ -349,7 +349,7 @@ pub(crate) fn anon_inode_file<T: PollFile>(
         )
     };
     match from_err_ptr(file).map(core::ptr::NonNull::new) {
-        // SAFETY: `anon_inode_getfile()` returned a new file with one
+        // SAFETY: `anon_inode_getfile_fmode()` returned a new file with one
         // reference, which the `ARef` now owns.
         Ok(Some(file)) => Ok(unsafe { ARef::<File>::from_raw(file.cast()) }),
         failed => {
@@ -379,7 +379,7 @@ pub(crate) fn install_anon_file<T: PollFile>(
 /// evaluate; `helpers.c` asserts at compile time that this is its value.
 /// eventfd's files have it: RWF_NOWAIT, io_uring and aio may then ask a
 /// read not to block instead of punting it to a worker thread.
-const FMODE_NOWAIT: c_uint = 1 << 27;
+const FMODE_NOWAIT: bindings::fmode_t = 1 << 27;
 
 /// `IOCB_NOWAIT`: in C `(__force int) RWF_NOWAIT`, a cast bindgen cannot
 /// evaluate. `RWF_NOWAIT` is uapi (8), and `helpers.c` asserts at build
