@@ -162,7 +162,12 @@ static void wake_with_signal(int sig)
 /*
  * Runs nw writers and nr readers; returns when all is read, or after 60 s.
  * Blocking readers still asleep at the end are released with a signal
- * (no SA_RESTART: their read fails with EINTR and they see `stop`).
+ * (no SA_RESTART: their read fails with EINTR and they see `stop`), sent
+ * again every 50 ms in case one arrived just before a reader went to
+ * sleep. Not in a tight loop: a 32-bit ARM reader in the middle of a
+ * 64-bit atomic (an ldrexd/strexd loop) that a signal interrupts every
+ * time never completes it, which under QEMU held a reader for the whole
+ * 60 s.
  */
 static void run_stress(struct __test_metadata *_metadata, enum backend b,
 		       int nw, int nr, bool nonblocking)
@@ -170,6 +175,7 @@ static void run_stress(struct __test_metadata *_metadata, enum backend b,
 	struct sigaction sa = { .sa_handler = wake_with_signal };
 	struct stress s = { .nonblocking = nonblocking, .writers_left = nw };
 	bool done[8] = { false };
+	double kicked[8] = { 0 };
 	pthread_t w[8], r[8];
 	double deadline;
 	int i, joined;
@@ -191,7 +197,9 @@ static void run_stress(struct __test_metadata *_metadata, enum backend b,
 			if (done[i] || pthread_tryjoin_np(r[i], NULL) == 0) {
 				done[i] = true;
 				joined++;
-			} else if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE)) {
+			} else if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE) &&
+				   now_s() - kicked[i] >= 0.05) {
+				kicked[i] = now_s();
 				pthread_kill(r[i], SIGUSR2);
 			}
 		}
