@@ -366,7 +366,7 @@ impl<T: PollState> WaitQueueGuard<'_, T> {
 
     /// Stores the value's events where `WaitQueue::poll` reads them, if it
     /// may have changed since the lock was taken or they were last stored
-    /// (a store is a call into C, `atomic_set()`: once per syscall).
+    /// (a relaxed store, at most once per syscall).
     #[inline(always)]
     fn publish(&mut self) {
         if self.changed {
