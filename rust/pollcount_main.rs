@@ -53,7 +53,7 @@ mod counter;
 mod kernel_ext;
 
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use counter::{Counter, Mode, Refused};
+use counter::{Counter, Events, Mode, Refused};
 use kernel::{
     bindings,
     fs::{File, LocalFile},
@@ -66,8 +66,8 @@ use kernel::{
 };
 use kernel_ext::{
     file_ops::{
-        get_user_u64, install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile,
-        PollKiocb,
+        get_user_u64, install_anon_file, KiocbExt, MiscRegistration, PollFile, PollKiocb, ReadDest,
+        UserDest,
     },
     wait_queue::{PollState, WaitQueue},
 };
@@ -218,6 +218,59 @@ impl Pollcount {
     }
 }
 
+impl Pollcount {
+    /// eventfd's read: `EINVAL` for a buffer shorter than 8 bytes in all
+    /// (split across iovecs or not), then wait (or `EAGAIN` when
+    /// `nonblocking()`) until readable, then `EFAULT` for a bad buffer.
+    ///
+    /// Unlike eventfd, a value is taken only once it has been delivered, so
+    /// a bad buffer loses nothing: the value is copied out under the lock
+    /// with page faults disabled, and taken only if that copy worked. If
+    /// the destination's page is not present, the lock is dropped, the page
+    /// is faulted in without being written, and the read starts again;
+    /// meanwhile the value stays in the counter for anyone else.
+    #[inline(always)]
+    fn read_value(
+        &self,
+        nonblocking: impl Fn() -> bool,
+        dest: &mut impl ReadDest,
+    ) -> Result<usize> {
+        if dest.room() < VALUE_SIZE {
+            return Err(EINVAL);
+        }
+        // A read that may not wait, of a counter with nothing to read, fails
+        // without taking the lock: edge-triggered event loops end each drain
+        // with one, and io_uring tries one before it arms poll for a read
+        // that will wait. The events `poll` reads tell, and the answer is as
+        // good as the lock's: they are published with every change, so this
+        // thread sees its own last write, and another thread's write if
+        // anything ordered it before this read (a wakeup, or userspace's own
+        // synchronisation); a write nothing ordered comes after this read.
+        // A caller that then waits for readability (io_uring's poll) queues
+        // its entry under the lock and polls again, as `WaitQueue::poll`
+        // argues, so no wakeup is missed.
+        if self.counter.published_events() & Events::READABLE.bits() == 0 && nonblocking() {
+            return Err(EAGAIN);
+        }
+        loop {
+            let delivered = self.counter.lock_until(&nonblocking, |counter| {
+                let value = counter.next_read()?;
+                if !dest.put_u64_nofault(value) {
+                    return Some(false);
+                }
+                if let Ok((_, woken)) = counter.read() {
+                    counter.wake_up_poll(woken.bits());
+                }
+                Some(true)
+            })?;
+            if delivered {
+                return Ok(VALUE_SIZE);
+            }
+            dest.fault_in_writeable(VALUE_SIZE)?;
+        }
+    }
+}
+
 #[pinned_drop]
 impl PinnedDrop for Pollcount {
     fn drop(self: Pin<&mut Self>) {
@@ -252,44 +305,20 @@ impl PollFile for Pollcount {
         &self.counter
     }
 
-    /// eventfd's read: `EINVAL` for a buffer shorter than 8 bytes in all
-    /// (split across iovecs or not), then wait (or `EAGAIN`, also for
-    /// `IOCB_NOWAIT`) until readable, then `EFAULT` for a bad buffer.
-    ///
-    /// Unlike eventfd, a value is taken only once it has been delivered, so
-    /// a bad buffer loses nothing: the value is copied out under the lock
-    /// with page faults disabled, and taken only if that copy worked. If
-    /// the destination's page is not present, the lock is dropped, the page
-    /// is faulted in without being written, and the read starts again;
-    /// meanwhile the value stays in the counter for anyone else.
+    /// `readv`, `preadv2`, io_uring and aio: [`Pollcount::read_value`],
+    /// nonblocking also for `IOCB_NOWAIT`.
     // Inlined into the `file_operations` trampoline, as read and write are:
     // otherwise each syscall pays one more call, and a `Result` returned
     // through memory.
     #[inline]
     fn read_iter(kiocb: PollKiocb<'_, Self>, dest: &mut IovIterDest<'_>) -> Result<usize> {
-        if dest.len() < VALUE_SIZE {
-            return Err(EINVAL);
-        }
-        let this = kiocb.file();
-        loop {
-            let delivered = this.counter.lock_until(
-                || kiocb.nonblocking(),
-                |counter| {
-                    let value = counter.next_read()?;
-                    if !dest.put_u64_nofault(value) {
-                        return Some(false);
-                    }
-                    if let Ok((_, woken)) = counter.read() {
-                        counter.wake_up_poll(woken.bits());
-                    }
-                    Some(true)
-                },
-            )?;
-            if delivered {
-                return Ok(VALUE_SIZE);
-            }
-            dest.fault_in_writeable(VALUE_SIZE)?;
-        }
+        kiocb.file().read_value(|| kiocb.nonblocking(), dest)
+    }
+
+    /// `read(2)`: [`Pollcount::read_value`] straight into the user's buffer.
+    #[inline]
+    fn read(&self, file: &LocalFile, dest: &mut UserDest) -> Result<usize> {
+        self.read_value(|| nonblocking(file), dest)
     }
 
     /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`

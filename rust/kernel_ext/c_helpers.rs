@@ -17,6 +17,7 @@ use kernel::{
 extern "C" {
     pub(super) fn pollcount_get_user_u64(from: *const c_void, value: *mut u64) -> c_int;
     pub(super) fn pollcount_put_u64_nofault(value: u64, iter: *mut bindings::iov_iter) -> bool;
+    pub(super) fn pollcount_put_user_u64_nofault(value: u64, to: *mut c_void) -> bool;
     pub(super) fn pollcount_file_mode_like_eventfd(file: *mut bindings::file);
     /// `anon_inode_getfile_fmode()` of `<linux/anon_inodes.h>`, which the
     /// kernel crate's bindings leave out. Nothing can compare this

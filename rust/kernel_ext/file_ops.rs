@@ -34,7 +34,7 @@ use kernel::{
 
 use super::c_helpers::{
     anon_inode_getfile_fmode, pollcount_file_mode_like_eventfd, pollcount_get_user_u64,
-    pollcount_put_u64_nofault,
+    pollcount_put_u64_nofault, pollcount_put_user_u64_nofault,
 };
 use super::wait_queue::{PollState, PollTable, WaitQueue};
 
@@ -61,10 +61,20 @@ pub(crate) trait PollFile: Sized + Send + Sync {
     /// lives exactly as long as the file.
     fn wait_queue(&self) -> &WaitQueue<Self::State>;
 
-    /// `read_iter`: `read(2)`, `readv(2)`, `preadv2(2)` (`RWF_NOWAIT`),
-    /// io_uring and aio reads, into `dest`. The file's data is
-    /// `kiocb.file()`; [`KiocbExt::nonblocking`] says whether it may block.
+    /// `read_iter`: `readv(2)`, `preadv2(2)` (`RWF_NOWAIT`), io_uring and
+    /// aio reads, into `dest`, and `read(2)` too unless the file has
+    /// [`PollFile::read`]. The file's data is `kiocb.file()`;
+    /// [`KiocbExt::nonblocking`] says whether it may block.
     fn read_iter(_kiocb: PollKiocb<'_, Self>, _dest: &mut IovIterDest<'_>) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `read(2)` of at most `dest.room()` bytes into a plain user buffer:
+    /// `vfs_read()` calls it instead of wrapping the buffer in an iterator
+    /// for `read_iter` (`new_sync_read()`), as `/dev/zero`'s `read_zero()`
+    /// spares its readers. A file that has it must also have `read_iter`
+    /// (the other reads), and both must behave as one.
+    fn read(&self, _file: &LocalFile, _dest: &mut UserDest) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -162,6 +172,31 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `file` is an open file of these operations; `buf` is a user pointer.
     #[link_section = ".text.hot.pollcount"]
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        buf: *mut c_char,
+        len: usize,
+        _pos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: `file` is open with `T` private data (caller).
+        let data = unsafe { Self::data(file) };
+        // SAFETY: `file` is valid for this call; as in `write`, a read runs
+        // without the position lock, so it gets a `LocalFile`.
+        let file = unsafe { LocalFile::from_raw_file(file) };
+        let mut dest = UserDest {
+            buf: UserPtr::from_ptr(buf.cast()),
+            len,
+        };
+        match data.read(file, &mut dest) {
+            Ok(n) => n as isize,
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` is an open file of these operations; `buf` is a user pointer.
+    #[link_section = ".text.hot.pollcount"]
     unsafe extern "C" fn write(
         file: *mut bindings::file,
         buf: *const c_char,
@@ -234,6 +269,13 @@ impl<T: PollFile> FileOps<T> {
         release: Some(Self::release),
         read_iter: if T::HAS_READ_ITER {
             Some(Self::read_iter)
+        } else {
+            None
+        },
+        read: if T::HAS_READ {
+            // `read` alone would leave readv, io_uring and aio without a way in.
+            assert!(T::HAS_READ_ITER, "a PollFile with `read` needs `read_iter`");
+            Some(Self::read)
         } else {
             None
         },
@@ -411,23 +453,43 @@ impl<T: PollFile> KiocbExt for PollKiocb<'_, T> {
     }
 }
 
-/// Copies into a read's destination that the kernel crate's `IovIterDest`
-/// lacks.
-pub(crate) trait IovIterDestExt {
+/// Where a read delivers its value: a read's destination, an iterator
+/// (`read_iter`) or a plain user buffer (`read`).
+pub(crate) trait ReadDest {
+    /// How many bytes the destination has room for.
+    fn room(&self) -> usize;
+
     /// Copies `value` (8 bytes, native endian) without sleeping, so it may
     /// run under a spinlock: page faults are disabled, so a destination
     /// page that is not present fails the copy. Returns false, with nothing
-    /// consumed from the iterator, if any byte could not be copied.
+    /// consumed from the destination, if any byte could not be copied.
     fn put_u64_nofault(&mut self, value: u64) -> bool;
 
     /// Faults in the first `len` bytes of the destination for writing,
-    /// without writing them (`fault_in_iov_iter_writeable()`), so that a
-    /// following [`IovIterDestExt::put_u64_nofault`] can succeed. `EFAULT` if
-    /// some of it cannot be mapped writable.
+    /// without writing them, so that a following
+    /// [`ReadDest::put_u64_nofault`] can succeed. `EFAULT` if some of it
+    /// cannot be mapped writable.
     fn fault_in_writeable(&mut self, len: usize) -> Result;
 }
 
-impl IovIterDestExt for IovIterDest<'_> {
+/// `fault_in_*_writeable()`'s answer, the number of bytes it could not
+/// fault in, as a `Result`.
+#[inline(always)]
+fn all_faulted_in(missing: usize) -> Result {
+    if missing == 0 {
+        Ok(())
+    } else {
+        Err(EFAULT)
+    }
+}
+
+impl ReadDest for IovIterDest<'_> {
+    #[inline(always)]
+    fn room(&self) -> usize {
+        self.len()
+    }
+
+    #[inline(always)]
     fn put_u64_nofault(&mut self, value: u64) -> bool {
         // SAFETY: `as_raw` is a valid destination iterator; the helper never
         // sleeps.
@@ -437,12 +499,35 @@ impl IovIterDestExt for IovIterDest<'_> {
     fn fault_in_writeable(&mut self, len: usize) -> Result {
         // SAFETY: `as_raw` is a valid iterator; the call only reads it, and
         // may sleep (no lock is held: `&mut self` is not under a guard).
-        let missing = unsafe { bindings::fault_in_iov_iter_writeable(self.as_raw(), len) };
-        if missing == 0 {
-            Ok(())
-        } else {
-            Err(EFAULT)
-        }
+        all_faulted_in(unsafe { bindings::fault_in_iov_iter_writeable(self.as_raw(), len) })
+    }
+}
+
+/// The user buffer of a `read(2)`: `len` bytes at `buf`.
+pub(crate) struct UserDest {
+    buf: UserPtr,
+    len: usize,
+}
+
+impl ReadDest for UserDest {
+    #[inline(always)]
+    fn room(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn put_u64_nofault(&mut self, value: u64) -> bool {
+        // SAFETY: the helper writes `buf` only through the user access
+        // primitives, which check the address and fail on any fault; it
+        // never sleeps.
+        unsafe { pollcount_put_user_u64_nofault(value, self.buf.as_mut_ptr()) }
+    }
+
+    fn fault_in_writeable(&mut self, len: usize) -> Result {
+        // SAFETY: `fault_in_writeable()` takes any user address and checks
+        // it; it may sleep (no lock is held: `&mut self` is not under a
+        // guard).
+        all_faulted_in(unsafe { bindings::fault_in_writeable(self.buf.as_mut_ptr().cast(), len) })
     }
 }
 
@@ -504,6 +589,7 @@ mod tests {
     fn absent_hooks_are_null_entries() {
         let ops = FileOps::<Minimal>::table();
         assert!(ops.read_iter.is_none());
+        assert!(ops.read.is_none());
         assert!(ops.write.is_none());
         assert!(ops.unlocked_ioctl.is_none());
         assert!(ops.show_fdinfo.is_none());
@@ -517,6 +603,7 @@ mod tests {
     fn pollcount_fills_every_hook_it_implements() {
         let ops = FileOps::<crate::Pollcount>::table();
         assert!(ops.read_iter.is_some());
+        assert!(ops.read.is_some());
         assert!(ops.write.is_some());
         assert!(ops.unlocked_ioctl.is_some());
         assert!(ops.show_fdinfo.is_some());

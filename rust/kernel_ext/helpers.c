@@ -101,6 +101,20 @@ __pollcount_hot bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter)
 }
 
 /*
+ * The same store into read(2)'s plain user buffer (the ->read hook), which
+ * has no iterator to advance: true if all 8 bytes were stored.
+ */
+__pollcount_hot bool pollcount_put_user_u64_nofault(u64 value, void __user *to)
+{
+	size_t left;
+
+	pagefault_disable();
+	left = put_u64_step_nofault(to, 0, sizeof(value), &value, NULL);
+	pagefault_enable();
+	return !left;
+}
+
+/*
  * IOCB_NOWAIT is `(__force int) RWF_NOWAIT`, a cast bindgen cannot
  * evaluate, so file_ops.rs spells its value (RWF_NOWAIT is uapi) and
  * tests ki_flags itself instead of calling here; this holds it to C's.

@@ -197,7 +197,7 @@ impl<T: PollState> WaitQueue<T> {
             // SAFETY: the lock is held (the guard), as `do_wait_intr_irq()`
             // requires; it returns with the lock held again, and the guard is
             // not used while the lock is dropped around `schedule()`. `wait`
-            // stays on this stack frame until `finish_wait()` below.
+            // stays on this stack frame until it is off the queue (below).
             if unsafe { bindings::do_wait_intr_irq(queue.head(), wait.get()) } != 0 {
                 break Err(ERESTARTSYS);
             }
@@ -205,11 +205,28 @@ impl<T: PollState> WaitQueue<T> {
                 break Ok(done);
             }
         };
+        // Still under the lock, which every wakeup holds: eventfd ends its
+        // wait here with `__remove_wait_queue()` and `TASK_RUNNING`. Here:
+        //
+        // If the entry is off the queue, the wakeup that woke the task took
+        // it off (`autoremove_wake_function()` does, once it has set the
+        // task running), and `do_wait_intr_irq()` returned 0, because it
+        // queues the entry before it checks for a signal: the task has been
+        // through `schedule()` and runs. Nothing is left to undo, and no
+        // `finish_wait()` call is paid on every sleep.
+        //
+        // Otherwise, after a signal (the task still `TASK_INTERRUPTIBLE`) or
+        // a wakeup that was not the entry's own (`wake_up_process()`, say),
+        // `finish_wait()` takes it off, under the lock, and sets the task
+        // running.
+        // SAFETY: `wait` is initialised, and the lock of the only queue it
+        // may be on is held.
+        let dequeued = unsafe { list_empty(&raw mut (*wait.get()).entry) };
         drop(guard);
-        // SAFETY: `wait` was initialised above. Its wakeup usually dequeued
-        // it already (then this takes no lock); after a signal it is still
-        // queued, and this dequeues it. Either way the task runs again.
-        unsafe { bindings::finish_wait(queue.head(), wait.get()) };
+        if !dequeued {
+            // SAFETY: `wait` was initialised above and has not left this frame.
+            unsafe { bindings::finish_wait(queue.head(), wait.get()) };
+        }
         result
     }
 
@@ -258,9 +275,10 @@ impl<T: PollState> WaitQueue<T> {
         self.published_events()
     }
 
-    /// The events published by the last release of the lock.
+    /// The events published by the last release of the lock, or by a
+    /// wakeup since: what `poll` reports, read without the lock.
     #[inline(always)]
-    fn published_events(&self) -> u32 {
+    pub(crate) fn published_events(&self) -> u32 {
         self.events.load(Relaxed)
     }
 }
@@ -296,19 +314,28 @@ unsafe fn poll_wait(
     smp_mb(Full);
 }
 
+/// `list_empty()`: whether `list` (a queue's list of entries, or an entry's
+/// place in one) links to nothing but itself.
+///
+/// # Safety
+///
+/// `list` is an initialised list head, and it cannot change during the
+/// call: the lock of its queue is held, or no other thread can reach it.
+#[inline(always)]
+unsafe fn list_empty(list: *mut bindings::list_head) -> bool {
+    // SAFETY: `list` is valid and stable (caller).
+    unsafe { (*list).next == list }
+}
+
 /// `waitqueue_active()`: whether anything is queued on `head`.
 ///
 /// # Safety
 ///
-/// `head` is an initialised wait queue head, and its list cannot change
-/// during the call: its lock is held, or no other thread can reach it.
+/// As for [`list_empty`]: `head` is initialised, and its list is stable.
 #[inline(always)]
 unsafe fn has_waiters(head: *mut bindings::wait_queue_head) -> bool {
-    // SAFETY: `head` is valid and its list stable (caller).
-    unsafe {
-        let list = &raw mut (*head).head;
-        (*list).next != list
-    }
+    // SAFETY: the caller's promise.
+    unsafe { !list_empty(&raw mut (*head).head) }
 }
 
 #[pinned_drop]
