@@ -152,7 +152,7 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `iocb` is a valid kiocb for a read of an open file of these
     /// operations, and `iter` a valid destination iterator, both for the call.
-    #[link_section = ".text.hot.pollcount"]
+    #[link_section = ".text.hot.pollcount.read_iter"]
     unsafe extern "C" fn read_iter(
         iocb: *mut bindings::kiocb,
         iter: *mut bindings::iov_iter,
@@ -171,7 +171,7 @@ impl<T: PollFile> FileOps<T> {
     /// # Safety
     ///
     /// `file` is an open file of these operations; `buf` is a user pointer.
-    #[link_section = ".text.hot.pollcount"]
+    #[link_section = ".text.hot.pollcount.read"]
     unsafe extern "C" fn read(
         file: *mut bindings::file,
         buf: *mut c_char,
@@ -196,7 +196,7 @@ impl<T: PollFile> FileOps<T> {
     /// # Safety
     ///
     /// `file` is an open file of these operations; `buf` is a user pointer.
-    #[link_section = ".text.hot.pollcount"]
+    #[link_section = ".text.hot.pollcount.write"]
     unsafe extern "C" fn write(
         file: *mut bindings::file,
         buf: *const c_char,
@@ -219,7 +219,7 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `file` is an open file of these operations; `table` is null or a
     /// valid poll table for this call.
-    #[link_section = ".text.hot.pollcount"]
+    #[link_section = ".text.hot.pollcount.poll"]
     unsafe extern "C" fn poll(
         file: *mut bindings::file,
         table: *mut bindings::poll_table,
