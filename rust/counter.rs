@@ -165,10 +165,15 @@ impl Counter {
     pub(crate) fn write(&mut self, value: u64) -> Result<Events, Refused> {
         self.check_value(value)?;
         match self.mode {
-            // eventfd's test, `ULLONG_MAX - count > value`, never overflows.
-            Mode::Counter { .. } if COUNT_OVERFLOW - self.count > value => self.count += value,
+            // eventfd's test, `ULLONG_MAX - count > value`, as a checked
+            // sum: rustc cannot see that the test rules out an overflow of
+            // `count + value`, and would keep a panic in every write.
+            Mode::Counter { .. } => match self.count.checked_add(value) {
+                Some(sum) if sum < COUNT_OVERFLOW => self.count = sum,
+                _ => return Err(Refused::WouldBlock),
+            },
             Mode::Mailbox if self.count == 0 => self.count = value,
-            _ => return Err(Refused::WouldBlock),
+            Mode::Mailbox => return Err(Refused::WouldBlock),
         }
         Ok(Events::READABLE)
     }
