@@ -216,9 +216,7 @@ impl Pollcount {
         )?;
         Ok(fd as isize)
     }
-}
 
-impl Pollcount {
     /// eventfd's read: `EINVAL` for a buffer shorter than 8 bytes in all
     /// (split across iovecs or not), then wait (or `EAGAIN` when
     /// `nonblocking()`) until readable, then `EFAULT` for a bad buffer.
@@ -267,6 +265,13 @@ impl Pollcount {
                 return Ok(VALUE_SIZE);
             }
             dest.fault_in_writeable(VALUE_SIZE)?;
+            // The page is in, yet the next store may fail again (another
+            // thread unmaps it, fault injection fails every copy): as in
+            // generic_perform_write(), a signal ends the retries, so that
+            // no reader spins here beyond a SIGKILL. Nothing was taken.
+            if kernel::current!().signal_pending() {
+                return Err(ERESTARTSYS);
+            }
         }
     }
 }

@@ -390,4 +390,66 @@ TEST_F_TIMEOUT(fault, every_fault_point_fails_cleanly, 600)
 	}
 }
 
+/*
+ * fail_usercopy at 100% for the tasks that ask (make-it-fail), or back to
+ * off. The task filter goes on first and off last: in between, every
+ * task's copies would fail, this one's writes to debugfs included.
+ */
+static bool usercopy_always_fails(bool on)
+{
+	const char *settings[][2] = {
+		{ "task-filter", "Y" }, { "interval", "1" }, { "times", "-1" }, { "probability", "100" },
+	}, *off[][2] = {
+		{ "probability", "0" }, { "times", "1" }, { "interval", "1" }, { "task-filter", "N" },
+	};
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		const char *const *kv = on ? settings[i] : off[i];
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_usercopy/%s", kv[0]);
+		if (!failnth_write_file(path, kv[1]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A read whose store into the user's buffer fails every time, though the
+ * buffer is there (fail_usercopy at 100% for the reader alone): pollcount
+ * faults the page in and tries again, and that retry must end when a
+ * signal comes, as generic_perform_write()'s does, else SIGKILL cannot
+ * end the reader and it spins in the kernel for good. Nothing is taken.
+ */
+TEST_F_TIMEOUT(fault, a_read_whose_copy_always_fails_still_dies_of_sigkill, 60)
+{
+	int fd = backend_make(variant->b, 0, 0), status = 0, err, i;
+	pid_t child;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(8, write_u64(fd, 1));
+	ASSERT_TRUE(usercopy_always_fails(true));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		uint64_t v;
+
+		if (!failnth_write_file("/proc/self/make-it-fail", "1"))
+			_exit(100);
+		_exit(read(fd, &v, 8) == 8 ? 0 : errno);	/* EFAULT would be eventfd's answer */
+	}
+	usleep(300 * 1000);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG)) TH_LOG("the read ended: status %#x", status);
+	kill(child, SIGKILL);
+	for (i = 0; i < 500 && waitpid(child, &status, WNOHANG) == 0; i++)
+		usleep(10 * 1000);
+	usercopy_always_fails(false);
+	ASSERT_GT(500, i) TH_LOG("SIGKILL did not end the reader in 5 s");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status %#x", status);
+	EXPECT_EQ(1, read_u64_nowait(fd, &err));
+	EXPECT_EQ(0, err);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

@@ -3,8 +3,9 @@
  * The doors to a counter besides read(2) and write(2) of 8 bytes: readv,
  * preadv2 with RWF_NOWAIT, pread/pwrite, writev, pwritev2, and reads into
  * memory that is not there yet or goes away meanwhile. Written once and run
- * against eventfd and every pollcount backend (pollcount_backend.h): reads
- * go through read_iter in both, writes through a plain write.
+ * against eventfd and every pollcount backend (pollcount_backend.h):
+ * readv and preadv2 go through read_iter in both, read(2) through
+ * pollcount's plain read hook, writes through a plain write.
  */
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -238,6 +239,50 @@ TEST_F(io, readv_across_a_page_not_yet_present_delivers_every_byte)
 	DRAIN(self->nb, &err);
 	EXPECT_EQ(EAGAIN, err);
 	munmap(page, 4096);
+}
+
+/*
+ * A buffer whose 8 bytes run from a present page into one that cannot be
+ * written: EFAULT, through read(2) (pollcount's plain read hook) as
+ * through readv(2) (read_iter). pollcount writes nothing, not even while
+ * it faults the first page in, and keeps the value; eventfd takes the
+ * value before its copy fails half-way, the documented difference.
+ */
+static void read_into_a_hole(struct __test_metadata *_metadata, int fd, enum backend b,
+			     bool vectored)
+{
+	char *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t sentinel = 0xa5a5a5a5, seen;
+	struct iovec iov = { NULL, 8 };
+	ssize_t n;
+	int err;
+
+	ASSERT_NE(MAP_FAILED, pages);
+	ASSERT_EQ(0, mprotect(pages + 4096, 4096, PROT_NONE));
+	memcpy(pages + 4092, &sentinel, 4);
+	iov.iov_base = pages + 4092;
+	ASSERT_EQ(8, write_u64(fd, 5));
+	n = vectored ? readv(fd, &iov, 1) : read(fd, pages + 4092, 8);
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(EFAULT, errno);
+	memcpy(&seen, pages + 4092, 4);
+	if (b != EVENTFD) {
+		EXPECT_EQ(sentinel, seen);
+		EXPECT_EQ(5, read_u64_nowait(fd, &err));
+	}
+	DRAIN(fd, &err);
+	EXPECT_EQ(EAGAIN, err);
+	munmap(pages, 8192);
+}
+
+TEST_F(io, read_into_a_hole_is_efault_and_writes_nothing)
+{
+	read_into_a_hole(_metadata, self->nb, variant->b, false);
+}
+
+TEST_F(io, readv_into_a_hole_is_efault_and_writes_nothing)
+{
+	read_into_a_hole(_metadata, self->nb, variant->b, true);
 }
 
 struct blocked_read {

@@ -524,10 +524,15 @@ impl ReadDest for UserDest {
     }
 
     fn fault_in_writeable(&mut self, len: usize) -> Result {
-        // SAFETY: `fault_in_writeable()` takes any user address and checks
-        // it; it may sleep (no lock is held: `&mut self` is not under a
-        // guard).
-        all_faulted_in(unsafe { bindings::fault_in_writeable(self.buf.as_mut_ptr().cast(), len) })
+        // `fault_in_safe_writeable()`, as `fault_in_iov_iter_writeable()`
+        // calls for a user iterator: `fault_in_writeable()` would store a
+        // zero into each page it faults in, and a read that then ends in
+        // `EFAULT`, `EAGAIN` or a signal must have written nothing.
+        // SAFETY: it takes any user address and checks it; it may sleep (no
+        // lock is held: `&mut self` is not under a guard).
+        all_faulted_in(unsafe {
+            bindings::fault_in_safe_writeable(self.buf.as_const_ptr().cast(), len)
+        })
     }
 }
 

@@ -53,9 +53,10 @@ efault:
 }
 
 /*
- * One step of pollcount_put_u64_nofault() into a user buffer: one store,
- * which with page faults disabled fails at a page that is not present
- * instead of faulting it in. Returns the number of bytes not copied.
+ * One store of the value into a user buffer, which with page faults
+ * disabled fails at a page that is not present instead of faulting it in:
+ * a step of pollcount_put_u64_nofault()'s iterator, and all of
+ * pollcount_put_user_u64_nofault(). Returns the number of bytes not copied.
  */
 static __always_inline size_t put_u64_step_nofault(void __user *to, size_t progress, size_t len,
 						   void *value, void *priv2)

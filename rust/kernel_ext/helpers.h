@@ -14,9 +14,10 @@
 #include <linux/uio.h>
 
 /*
- * The hot path's section: read, write and poll, Rust's and these helpers',
- * linked together on a page of their own after the rest of the code (see
- * rust/hot-path.lds).
+ * The hot path's section for these helpers. The Rust hooks (read,
+ * read_iter, write, poll) have one section each, .text.hot.pollcount.HOOK;
+ * rust/hot-path.lds links them all on a page of their own after the rest
+ * of the code (two pages on a debug kernel).
  */
 #define __pollcount_hot __section(".text.hot.pollcount")
 

@@ -191,7 +191,9 @@ impl<T: PollState> WaitQueue<T> {
         let wait = Opaque::<bindings::wait_queue_entry>::uninit();
         // SAFETY: `wait` is valid for writes; this initialises it for the
         // current task with `autoremove_wake_function`, which dequeues it
-        // when it wakes the task.
+        // when it wakes the task. Not exclusive (flags 0), as eventfd's
+        // sleepers are not: every wakeup reaches every sleeper, so a sleep
+        // that ends in a signal swallows no wakeup meant for another.
         unsafe { bindings::init_wait_entry(wait.get(), 0) };
         let result = loop {
             // SAFETY: the lock is held (the guard), as `do_wait_intr_irq()`
