@@ -418,13 +418,16 @@ static bool usercopy_always_fails(bool on)
 /*
  * A read whose store into the user's buffer fails every time, though the
  * buffer is there (fail_usercopy at 100% for the reader alone): pollcount
- * faults the page in and tries again, and that retry must end when a
- * signal comes, as generic_perform_write()'s does, else SIGKILL cannot
- * end the reader and it spins in the kernel for good. Nothing is taken.
+ * faults the page in and tries again, and a pending signal must end those
+ * retries, as generic_perform_write() lets it, else the reader spins in
+ * the kernel deaf to every signal but SIGKILL (which the fault-in itself
+ * notices). SIGSTOP shows it: the reader stops, then dies of SIGKILL, and
+ * nothing was taken.
  */
-TEST_F_TIMEOUT(fault, a_read_whose_copy_always_fails_still_dies_of_sigkill, 60)
+TEST_F_TIMEOUT(fault, a_read_whose_copy_always_fails_still_stops_on_sigstop, 60)
 {
 	int fd = backend_make(variant->b, 0, 0), status = 0, err, i;
+	bool stopped = false;
 	pid_t child;
 
 	ASSERT_LE(0, fd);
@@ -437,14 +440,21 @@ TEST_F_TIMEOUT(fault, a_read_whose_copy_always_fails_still_dies_of_sigkill, 60)
 
 		if (!failnth_write_file("/proc/self/make-it-fail", "1"))
 			_exit(100);
-		_exit(read(fd, &v, 8) == 8 ? 0 : errno);	/* EFAULT would be eventfd's answer */
+		_exit(read(fd, &v, 8) == 8 ? 0 : errno);
 	}
 	usleep(300 * 1000);
 	EXPECT_EQ(0, waitpid(child, &status, WNOHANG)) TH_LOG("the read ended: status %#x", status);
+	kill(child, SIGSTOP);
+	for (i = 0; i < 500 && !stopped; i++) {
+		stopped = waitpid(child, &status, WNOHANG | WUNTRACED) == child && WIFSTOPPED(status);
+		if (!stopped)
+			usleep(10 * 1000);
+	}
 	kill(child, SIGKILL);
 	for (i = 0; i < 500 && waitpid(child, &status, WNOHANG) == 0; i++)
 		usleep(10 * 1000);
 	usercopy_always_fails(false);
+	EXPECT_TRUE(stopped) TH_LOG("SIGSTOP did not stop the reader in 5 s");
 	ASSERT_GT(500, i) TH_LOG("SIGKILL did not end the reader in 5 s");
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status %#x", status);
 	EXPECT_EQ(1, read_u64_nowait(fd, &err));
