@@ -264,15 +264,26 @@ impl Pollcount {
             if delivered {
                 return Ok(VALUE_SIZE);
             }
-            dest.fault_in_writeable(VALUE_SIZE)?;
-            // The page is in, yet the next store may fail again (another
-            // thread unmaps it, fault injection fails every copy): as in
-            // generic_perform_write(), a signal ends the retries, so that
-            // no reader spins here beyond a SIGKILL. Nothing was taken.
-            if kernel::current!().signal_pending() {
-                return Err(ERESTARTSYS);
-            }
+            Self::prepare_retry(dest)?;
         }
+    }
+
+    /// After a read's store failed, with nothing taken: faults the
+    /// destination in, or says why the read must end instead. Out of line
+    /// and cold, as a read into memory that is there never comes here.
+    #[cold]
+    #[inline(never)]
+    fn prepare_retry(dest: &mut impl ReadDest) -> Result {
+        dest.fault_in_writeable(VALUE_SIZE)?;
+        // The page is in, yet the next store may fail again (another thread
+        // unmaps it, fault injection fails every copy): as in
+        // generic_perform_write(), a signal ends the retries, so that no
+        // reader spins here deaf to signals (the fault-in itself gives up
+        // only for a fatal one).
+        if kernel::current!().signal_pending() {
+            return Err(ERESTARTSYS);
+        }
+        Ok(())
     }
 }
 
