@@ -405,7 +405,7 @@ static bool usercopy_always_fails(bool on)
 	char path[96];
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *const *kv = on ? settings[i] : off[i];
 
 		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_usercopy/%s", kv[0]);
