@@ -127,7 +127,6 @@ impl Counter {
     }
 
     /// The value [`Counter::read`] would return now, without taking it.
-    #[inline(always)]
     pub(crate) fn next_read(&self) -> Option<u64> {
         match (self.count, self.mode) {
             (0, _) => None,
@@ -140,7 +139,6 @@ impl Counter {
     ///
     /// On success returns the value and the events that became true, which
     /// the caller wakes waiters with: room to write.
-    #[inline(always)]
     pub(crate) fn read(&mut self) -> Result<(u64, Events), Refused> {
         let value = self.next_read().ok_or(Refused::WouldBlock)?;
         self.count -= value;
@@ -161,7 +159,6 @@ impl Counter {
     /// On success returns the events that became true: something to read.
     /// Like eventfd, a counter wakes readers on every write, even of 0, so
     /// edge-triggered epoll reports each write.
-    #[inline(always)]
     pub(crate) fn write(&mut self, value: u64) -> Result<Events, Refused> {
         self.check_value(value)?;
         match self.mode {
@@ -180,7 +177,6 @@ impl Counter {
 
     /// What `poll` reports: readable when a read would not block, writable
     /// when a write of 1 would not block, `ERR` at [`COUNT_OVERFLOW`].
-    #[inline(always)]
     pub(crate) fn events(&self) -> Events {
         let mut events = Events::NONE;
         if self.count != 0 {

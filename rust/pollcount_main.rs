@@ -52,7 +52,6 @@
 mod counter;
 mod kernel_ext;
 
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use counter::{Counter, Events, Mode, Refused};
 use kernel::{
     bindings,
@@ -62,12 +61,13 @@ use kernel::{
     prelude::*,
     seq_file::SeqFile,
     seq_print, static_lock_class,
+    sync::atomic::{Atomic, Relaxed},
     uaccess::{UserPtr, UserSlice},
 };
 use kernel_ext::{
     file_ops::{
-        get_user_u64, install_anon_file, KiocbExt, MiscRegistration, PollFile, PollKiocb, ReadDest,
-        UserDest,
+        get_user_u64, install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile,
+        PollKiocb,
     },
     wait_queue::{PollState, WaitQueue},
 };
@@ -103,20 +103,15 @@ const POLLCOUNT_FLAGS: u32 =
 /// Reads and writes move exactly one `__u64`.
 const VALUE_SIZE: usize = core::mem::size_of::<u64>();
 
-// The two statistics counters below are core atomics: a relaxed
-// `fetch_add` is one `lock xadd` (x86) or `ldadd` (arm64) inline, where the
-// kernel crate's `Atomic<u64>` calls an out-of-line C helper
-// (`rust_helper_atomic64_*`): three calls per create and close.
-
 /// Ids for fdinfo, unique for the module's lifetime (a 64-bit count never wraps).
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+static NEXT_ID: Atomic<u64> = Atomic::new(0);
 
 /// Counters alive now. Each is freed by the release of its file, and the
 /// module cannot unload while a file is open, so none may be left when it
 /// does: the module's drop warns otherwise (and a warning fails `make
 /// check`). A leak check of pollcount's own allocations that needs no
 /// kmemleak.
-static LIVE_COUNTERS: AtomicU64 = AtomicU64::new(0);
+static LIVE_COUNTERS: Atomic<u64> = Atomic::new(0);
 
 /// The module: the misc device `/dev/pollcount`, mode 0666.
 #[pin_data(PinnedDrop)]
@@ -161,14 +156,6 @@ struct Pollcount {
 }
 
 impl Pollcount {
-    // `new`, `create` and `ioctl` are inlined into the ioctl trampoline, as
-    // are `install_anon_file` and `anon_inode_file`: on the check kernel
-    // (built for size, which would keep each a call) KASAN and kmemleak
-    // save a stack trace for every allocation, and the unwinder looks up
-    // the module of each module frame it walks. One module frame instead
-    // of up to five took 27k instructions (a tenth) off POLLCOUNT_IOC_CREATE
-    // there (259k to 232k; eventfd2: 200k; Documentation/performance.md).
-    #[inline(always)]
     fn new(counter: Counter) -> Result<Pin<KBox<Self>>> {
         let this = KBox::pin_init(
             pin_init!(Self {
@@ -185,7 +172,6 @@ impl Pollcount {
     }
 
     /// `POLLCOUNT_IOC_CREATE`: a new anonymous pollcount file, as `eventfd2()`.
-    #[inline(always)]
     fn create(arg: usize) -> Result<isize> {
         // `struct pollcount_create` in one user copy, as C's copy_from_user
         // of the struct: each copy is a call, and on the check kernel also a
@@ -223,17 +209,17 @@ impl Pollcount {
     ///
     /// Unlike eventfd, a value is taken only once it has been delivered, so
     /// a bad buffer loses nothing: the value is copied out under the lock
-    /// with page faults disabled, and taken only if that copy worked. If
-    /// the destination's page is not present, the lock is dropped, the page
-    /// is faulted in without being written, and the read starts again;
-    /// meanwhile the value stays in the counter for anyone else.
-    #[inline(always)]
+    /// with page faults disabled, and taken only if that copy worked; a
+    /// copy that fails writes nothing. If the destination's page is not
+    /// present, the lock is dropped, the page is faulted in without being
+    /// written, and the read starts again, once: meanwhile the value stays
+    /// in the counter for anyone else.
     fn read_value(
         &self,
         nonblocking: impl Fn() -> bool,
-        dest: &mut impl ReadDest,
+        dest: &mut IovIterDest<'_>,
     ) -> Result<usize> {
-        if dest.room() < VALUE_SIZE {
+        if dest.len() < VALUE_SIZE {
             return Err(EINVAL);
         }
         // A read that may not wait, of a counter with nothing to read, fails
@@ -250,8 +236,11 @@ impl Pollcount {
         if self.counter.published_events() & Events::READABLE.bits() == 0 && nonblocking() {
             return Err(EAGAIN);
         }
+        let mut faulted_in = false;
         loop {
+            let mut attempts = 0;
             let delivered = self.counter.lock_until(&nonblocking, |counter| {
+                attempts += 1;
                 let value = counter.next_read()?;
                 if !dest.put_u64_nofault(value) {
                     return Some(false);
@@ -264,26 +253,22 @@ impl Pollcount {
             if delivered {
                 return Ok(VALUE_SIZE);
             }
-            Self::prepare_retry(dest)?;
+            // One fault-in per try, as eventfd's copy takes one page fault:
+            // a page that a fault-in maps but a store still cannot write (a
+            // shadow-stack page, an MTE tag mismatch, fail_usercopy, another
+            // thread unmapping it) ends the read with `EFAULT`, the value
+            // kept, instead of a retry loop. A try that slept first (another
+            // reader took the value meanwhile) may find the page gone again
+            // (reclaim, migration, a fork's write protection), and faults it
+            // in anew: each sleep needs a write to end it, so this is no
+            // spin. No signal check either: a ready counter's value is never
+            // answered with `EINTR`.
+            if faulted_in && attempts == 1 {
+                return Err(EFAULT);
+            }
+            dest.fault_in_writeable(VALUE_SIZE)?;
+            faulted_in = true;
         }
-    }
-
-    /// After a read's store failed, with nothing taken: faults the
-    /// destination in, or says why the read must end instead. Out of line
-    /// and cold, as a read into memory that is there never comes here.
-    #[cold]
-    #[inline(never)]
-    fn prepare_retry(dest: &mut impl ReadDest) -> Result {
-        dest.fault_in_writeable(VALUE_SIZE)?;
-        // The page is in, yet the next store may fail again (another thread
-        // unmaps it, fault injection fails every copy): as in
-        // generic_perform_write(), a signal ends the retries, so that no
-        // reader spins here deaf to signals (the fault-in itself gives up
-        // only for a fatal one).
-        if kernel::current!().signal_pending() {
-            return Err(ERESTARTSYS);
-        }
-        Ok(())
     }
 }
 
@@ -297,13 +282,11 @@ impl PinnedDrop for Pollcount {
 /// What `poll` reports for a counter (read without its lock: see
 /// `WaitQueue::poll`).
 impl PollState for Counter {
-    #[inline(always)]
     fn poll_events(&self) -> u32 {
         self.events().bits()
     }
 }
 
-#[inline(always)]
 fn nonblocking(file: &LocalFile) -> bool {
     file.flags() & bindings::O_NONBLOCK != 0
 }
@@ -321,25 +304,15 @@ impl PollFile for Pollcount {
         &self.counter
     }
 
-    /// `readv`, `preadv2`, io_uring and aio: [`Pollcount::read_value`],
-    /// nonblocking also for `IOCB_NOWAIT`.
-    // Inlined into the `file_operations` trampoline, as read and write are:
-    // otherwise each syscall pays one more call, and a `Result` returned
-    // through memory.
-    #[inline]
+    /// Every read (`read`, `readv`, `preadv2`, io_uring, aio,
+    /// `kernel_read()`): [`Pollcount::read_value`], nonblocking also for
+    /// `IOCB_NOWAIT`.
     fn read_iter(kiocb: PollKiocb<'_, Self>, dest: &mut IovIterDest<'_>) -> Result<usize> {
         kiocb.file().read_value(|| kiocb.nonblocking(), dest)
     }
 
-    /// `read(2)`: [`Pollcount::read_value`] straight into the user's buffer.
-    #[inline]
-    fn read(&self, file: &LocalFile, dest: &mut UserDest) -> Result<usize> {
-        self.read_value(|| nonblocking(file), dest)
-    }
-
     /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`
     /// for a value no write may carry, then wait (or `EAGAIN`) for room.
-    #[inline]
     fn write(&self, file: &LocalFile, buf: UserPtr, len: usize) -> Result<usize> {
         if len != VALUE_SIZE {
             return Err(EINVAL);
@@ -358,7 +331,6 @@ impl PollFile for Pollcount {
         )?
     }
 
-    #[inline(always)]
     fn ioctl(&self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             POLLCOUNT_IOC_CREATE => Pollcount::create(arg),

@@ -2,12 +2,17 @@
 /*
  * The doors to a counter besides read(2) and write(2) of 8 bytes: readv,
  * preadv2 with RWF_NOWAIT, pread/pwrite, writev, pwritev2, and reads into
- * memory that is not there yet or goes away meanwhile. Written once and run
- * against eventfd and every pollcount backend (pollcount_backend.h):
- * readv and preadv2 go through read_iter in both, read(2) through
- * pollcount's plain read hook, writes through a plain write.
+ * memory that is not there yet or goes away meanwhile, and reads through
+ * read, readv, io_uring and aio while signals arrive. Written once and run
+ * against eventfd and every pollcount backend (pollcount_backend.h): every
+ * read goes through read_iter in both, every write through a plain write.
  */
+#include <liburing.h>
+#include <linux/aio_abi.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 #include "kselftest_harness.h"
@@ -243,8 +248,8 @@ TEST_F(io, readv_across_a_page_not_yet_present_delivers_every_byte)
 
 /*
  * A buffer whose 8 bytes run from a present page into one that cannot be
- * written: EFAULT, through read(2) (pollcount's plain read hook) as
- * through readv(2) (read_iter). pollcount writes nothing, not even while
+ * written: EFAULT, through read(2) as through readv(2). pollcount writes
+ * nothing, not even while
  * it faults the first page in, and keeps the value; eventfd takes the
  * value before its copy fails half-way, the documented difference.
  */
@@ -283,6 +288,158 @@ TEST_F(io, read_into_a_hole_is_efault_and_writes_nothing)
 TEST_F(io, readv_into_a_hole_is_efault_and_writes_nothing)
 {
 	read_into_a_hole(_metadata, self->nb, variant->b, true);
+}
+
+/*
+ * readv of 4 writable bytes and 4 in a page that can be read but not
+ * written: the store gets half-way and fails. pollcount must leave both
+ * halves as they were and keep the value, whether the read-only page is
+ * not yet present (nothing may be stored) or present (the half that was
+ * stored must be put back); eventfd takes the value before its copy fails
+ * half-way, the documented difference.
+ */
+static void readv_half_into_readonly(struct __test_metadata *_metadata, int fd, enum backend b,
+				     bool touched)
+{
+	char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t lo = 0xa5a5a5a5, ro_seen;
+	struct iovec iov[2] = { { &lo, 4 }, { NULL, 4 } };
+	int err;
+
+	ASSERT_NE(MAP_FAILED, ro);
+	iov[1].iov_base = ro;
+	if (touched)
+		ASSERT_EQ(0, *(volatile char *)ro);	/* maps the zero page */
+	ASSERT_EQ(8, write_u64(fd, 0x1122334455667788ULL));
+	EXPECT_EQ(-1, readv(fd, iov, 2));
+	EXPECT_EQ(EFAULT, errno);
+	memcpy(&ro_seen, ro, 4);
+	EXPECT_EQ(0, ro_seen);
+	if (b != EVENTFD) {
+		EXPECT_EQ(0xa5a5a5a5, lo) TH_LOG("the half that could be written was left written");
+		EXPECT_EQ(0x1122334455667788ULL, read_u64_nowait(fd, &err));
+	}
+	DRAIN(fd, &err);
+	EXPECT_EQ(EAGAIN, err);
+	munmap(ro, 4096);
+}
+
+TEST_F(io, readv_half_into_an_absent_readonly_page_writes_nothing)
+{
+	readv_half_into_readonly(_metadata, self->nb, variant->b, false);
+}
+
+TEST_F(io, readv_half_into_a_present_readonly_page_writes_nothing)
+{
+	readv_half_into_readonly(_metadata, self->nb, variant->b, true);
+}
+
+/*
+ * A ready counter, a destination that needs a fault-in (a fresh mapping,
+ * never touched), and a signal arriving all the time (an interval timer
+ * whose handler is installed without SA_RESTART, as profilers' and Go's
+ * preemption signals are): every read delivers the value, through every
+ * door, as eventfd's does. A pending signal is no reason to answer a
+ * ready counter with EINTR.
+ */
+#define SIGNALLED_READS 400
+
+static volatile sig_atomic_t alarms;
+
+static void count_alarm(int sig)
+{
+	alarms++;
+}
+
+enum door { DOOR_READ, DOOR_READV, DOOR_IO_URING, DOOR_AIO, DOORS };
+static const char *const door_names[DOORS] = { "read", "readv", "io_uring", "aio" };
+
+/* One read of 8 bytes into buf through `door`: bytes read, or -errno. */
+static long read_through(enum door door, int fd, void *buf, struct io_uring *ring,
+			 aio_context_t aio)
+{
+	struct iovec iov = { buf, 8 };
+	struct iocb cb = { .aio_lio_opcode = IOCB_CMD_PREAD, .aio_fildes = fd,
+			   .aio_buf = (uintptr_t)buf, .aio_nbytes = 8 }, *cbs[1] = { &cb };
+	struct io_uring_cqe *cqe;
+	struct io_event ev;
+	long ret;
+
+	switch (door) {
+	case DOOR_READ:
+		return read(fd, buf, 8) < 0 ? -errno : 8;
+	case DOOR_READV:
+		return readv(fd, &iov, 1) < 0 ? -errno : 8;
+	case DOOR_IO_URING:
+		io_uring_prep_read(io_uring_get_sqe(ring), fd, buf, 8, 0);
+		ret = io_uring_submit(ring);
+		if (ret != 1)
+			return ret < 0 ? ret : -EIO;
+		/* Waiting may be cut short by the timer; the read is not. */
+		while ((ret = io_uring_wait_cqe(ring, &cqe)) == -EINTR)
+			;
+		if (ret)
+			return ret;
+		ret = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+		return ret;
+	case DOOR_AIO:
+		if (syscall(SYS_io_submit, aio, 1, cbs) != 1)
+			return -errno;
+		while ((ret = syscall(SYS_io_getevents, aio, 1, 1, &ev, NULL)) < 0 && errno == EINTR)
+			;
+		return ret == 1 ? ev.res : -EIO;
+	default:
+		return -EINVAL;
+	}
+}
+
+TEST_F_TIMEOUT(io, a_ready_counter_is_read_even_while_signals_arrive, 300)
+{
+	struct sigaction sa = { .sa_handler = count_alarm }, old;	/* no SA_RESTART */
+	struct itimerval every = { { 0, 200 }, { 0, 200 } }, stop = { 0 };
+	struct io_uring ring;
+	aio_context_t aio = 0;
+	enum door door;
+	int err;
+
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(0, syscall(SYS_io_setup, 4, &aio)) TH_LOG("io_setup: %s", strerror(errno));
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, &old));
+	for (door = 0; door < DOORS; door++) {
+		int delivered = 0, failed = 0, first_errno = 0, i;
+
+		alarms = 0;
+		ASSERT_EQ(0, setitimer(ITIMER_REAL, &every, NULL));
+		for (i = 0; i < SIGNALLED_READS; i++) {
+			uint64_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			long n;
+
+			ASSERT_NE(MAP_FAILED, page);
+			ASSERT_EQ(8, write_u64(self->nb, i + 1));
+			n = read_through(door, self->nb, page, &ring, aio);
+			if (n == 8 && *page == (uint64_t)i + 1) {
+				delivered++;
+			} else {
+				failed++;
+				if (!first_errno)
+					first_errno = n < 0 ? -n : EIO;
+				DRAIN(self->nb, &err);
+			}
+			munmap(page, 4096);
+		}
+		ASSERT_EQ(0, setitimer(ITIMER_REAL, &stop, NULL));
+		TH_LOG("%s: %d of %d reads delivered, %d signals", door_names[door], delivered,
+		       SIGNALLED_READS, (int)alarms);
+		EXPECT_EQ(0, failed) TH_LOG("%s: %d reads failed, the first with %s", door_names[door],
+					    failed, strerror(first_errno));
+		/* Signals came while reads ran, or this tested nothing. */
+		EXPECT_LE(20, alarms);
+	}
+	sigaction(SIGALRM, &old, NULL);
+	syscall(SYS_io_destroy, aio);
+	io_uring_queue_exit(&ring);
 }
 
 struct blocked_read {

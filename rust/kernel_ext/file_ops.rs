@@ -34,7 +34,7 @@ use kernel::{
 
 use super::c_helpers::{
     anon_inode_getfile_fmode, pollcount_file_mode_like_eventfd, pollcount_get_user_u64,
-    pollcount_put_u64_nofault, pollcount_put_user_u64_nofault,
+    pollcount_put_u64_nofault,
 };
 use super::wait_queue::{PollState, PollTable, WaitQueue};
 
@@ -61,20 +61,12 @@ pub(crate) trait PollFile: Sized + Send + Sync {
     /// lives exactly as long as the file.
     fn wait_queue(&self) -> &WaitQueue<Self::State>;
 
-    /// `read_iter`: `readv(2)`, `preadv2(2)` (`RWF_NOWAIT`), io_uring and
-    /// aio reads, into `dest`, and `read(2)` too unless the file has
-    /// [`PollFile::read`]. The file's data is `kiocb.file()`;
-    /// [`KiocbExt::nonblocking`] says whether it may block.
+    /// `read_iter`: every read, `read(2)`, `readv(2)`, `preadv2(2)`
+    /// (`RWF_NOWAIT`), io_uring and aio, and `kernel_read()`, into `dest`.
+    /// The file's data is `kiocb.file()`; [`KiocbExt::nonblocking`] says
+    /// whether it may block. (No plain `read` hook beside it: a file with
+    /// both is refused by `__kernel_read()`.)
     fn read_iter(_kiocb: PollKiocb<'_, Self>, _dest: &mut IovIterDest<'_>) -> Result<usize> {
-        build_error!(VTABLE_DEFAULT_ERROR)
-    }
-
-    /// `read(2)` of at most `dest.room()` bytes into a plain user buffer:
-    /// `vfs_read()` calls it instead of wrapping the buffer in an iterator
-    /// for `read_iter` (`new_sync_read()`), as `/dev/zero`'s `read_zero()`
-    /// spares its readers. A file that has it must also have `read_iter`
-    /// (the other reads), and both must behave as one.
-    fn read(&self, _file: &LocalFile, _dest: &mut UserDest) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -104,7 +96,6 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `file` is a valid file whose private data came from
     /// `Pin<KBox<T>>::into_foreign()` and has not been released.
-    #[inline(always)]
     unsafe fn data<'a>(file: *mut bindings::file) -> Pin<&'a T> {
         // SAFETY: (caller) the private data is a live `Pin<KBox<T>>`, freed
         // only by `release`, which cannot run during another file operation.
@@ -152,7 +143,6 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `iocb` is a valid kiocb for a read of an open file of these
     /// operations, and `iter` a valid destination iterator, both for the call.
-    #[link_section = ".text.hot.pollcount.read_iter"]
     unsafe extern "C" fn read_iter(
         iocb: *mut bindings::kiocb,
         iter: *mut bindings::iov_iter,
@@ -171,32 +161,6 @@ impl<T: PollFile> FileOps<T> {
     /// # Safety
     ///
     /// `file` is an open file of these operations; `buf` is a user pointer.
-    #[link_section = ".text.hot.pollcount.read"]
-    unsafe extern "C" fn read(
-        file: *mut bindings::file,
-        buf: *mut c_char,
-        len: usize,
-        _pos: *mut bindings::loff_t,
-    ) -> isize {
-        // SAFETY: `file` is open with `T` private data (caller).
-        let data = unsafe { Self::data(file) };
-        // SAFETY: `file` is valid for this call; as in `write`, a read runs
-        // without the position lock, so it gets a `LocalFile`.
-        let file = unsafe { LocalFile::from_raw_file(file) };
-        let mut dest = UserDest {
-            buf: UserPtr::from_ptr(buf.cast()),
-            len,
-        };
-        match data.read(file, &mut dest) {
-            Ok(n) => n as isize,
-            Err(err) => err.to_errno() as isize,
-        }
-    }
-
-    /// # Safety
-    ///
-    /// `file` is an open file of these operations; `buf` is a user pointer.
-    #[link_section = ".text.hot.pollcount.write"]
     unsafe extern "C" fn write(
         file: *mut bindings::file,
         buf: *const c_char,
@@ -219,7 +183,6 @@ impl<T: PollFile> FileOps<T> {
     ///
     /// `file` is an open file of these operations; `table` is null or a
     /// valid poll table for this call.
-    #[link_section = ".text.hot.pollcount.poll"]
     unsafe extern "C" fn poll(
         file: *mut bindings::file,
         table: *mut bindings::poll_table,
@@ -269,13 +232,6 @@ impl<T: PollFile> FileOps<T> {
         release: Some(Self::release),
         read_iter: if T::HAS_READ_ITER {
             Some(Self::read_iter)
-        } else {
-            None
-        },
-        read: if T::HAS_READ {
-            // `read` alone would leave readv, io_uring and aio without a way in.
-            assert!(T::HAS_READ_ITER, "a PollFile with `read` needs `read_iter`");
-            Some(Self::read)
         } else {
             None
         },
@@ -370,7 +326,6 @@ impl<T: PollFile> PinnedDrop for MiscRegistration<T> {
 ///
 /// `flags` may hold `O_NONBLOCK`; the file is opened `O_RDWR`. On error,
 /// `data` is dropped.
-#[inline(always)]
 pub(crate) fn anon_inode_file<T: PollFile>(
     name: &'static CStr,
     data: Pin<KBox<T>>,
@@ -404,7 +359,6 @@ pub(crate) fn anon_inode_file<T: PollFile>(
 
 /// [`anon_inode_file`] installed in a new fd; returns the fd. `flags` may
 /// also hold `O_CLOEXEC`, for the fd.
-#[inline(always)]
 pub(crate) fn install_anon_file<T: PollFile>(
     name: &'static CStr,
     data: Pin<KBox<T>>,
@@ -439,7 +393,6 @@ pub(crate) trait KiocbExt {
 }
 
 impl<T: PollFile> KiocbExt for PollKiocb<'_, T> {
-    #[inline(always)]
     fn nonblocking(&self) -> bool {
         let iocb = self.as_raw();
         // SAFETY: the kiocb is valid while `self` lives (`Kiocb::from_raw`'s
@@ -453,86 +406,40 @@ impl<T: PollFile> KiocbExt for PollKiocb<'_, T> {
     }
 }
 
-/// Where a read delivers its value: a read's destination, an iterator
-/// (`read_iter`) or a plain user buffer (`read`).
-pub(crate) trait ReadDest {
-    /// How many bytes the destination has room for.
-    fn room(&self) -> usize;
-
+/// What a read needs of its destination beyond the kernel crate's
+/// `IovIterDest`: a store that may run under a spinlock, and a fault-in.
+pub(crate) trait IovIterDestExt {
     /// Copies `value` (8 bytes, native endian) without sleeping, so it may
     /// run under a spinlock: page faults are disabled, so a destination
-    /// page that is not present fails the copy. Returns false, with nothing
-    /// consumed from the destination, if any byte could not be copied.
+    /// page that is not present fails the copy. Returns true, the iterator
+    /// advanced past the 8 bytes, or false, with the iterator and every
+    /// byte of the destination as they were.
     fn put_u64_nofault(&mut self, value: u64) -> bool;
 
     /// Faults in the first `len` bytes of the destination for writing,
-    /// without writing them, so that a following
-    /// [`ReadDest::put_u64_nofault`] can succeed. `EFAULT` if some of it
-    /// cannot be mapped writable.
+    /// without writing them (`fault_in_safe_writeable()`), so that a
+    /// following [`IovIterDestExt::put_u64_nofault`] can succeed. `EFAULT`
+    /// if some of it cannot be mapped writable.
     fn fault_in_writeable(&mut self, len: usize) -> Result;
 }
 
-/// `fault_in_*_writeable()`'s answer, the number of bytes it could not
-/// fault in, as a `Result`.
-#[inline(always)]
-fn all_faulted_in(missing: usize) -> Result {
-    if missing == 0 {
-        Ok(())
-    } else {
-        Err(EFAULT)
-    }
-}
-
-impl ReadDest for IovIterDest<'_> {
-    #[inline(always)]
-    fn room(&self) -> usize {
-        self.len()
-    }
-
-    #[inline(always)]
+impl IovIterDestExt for IovIterDest<'_> {
     fn put_u64_nofault(&mut self, value: u64) -> bool {
-        // SAFETY: `as_raw` is a valid destination iterator; the helper never
-        // sleeps.
+        // SAFETY: `as_raw` is a valid destination iterator for the call; the
+        // helper never sleeps, and touches user memory only through the
+        // no-fault user access primitives, which check every address.
         unsafe { pollcount_put_u64_nofault(value, self.as_raw()) }
     }
 
     fn fault_in_writeable(&mut self, len: usize) -> Result {
-        // SAFETY: `as_raw` is a valid iterator; the call only reads it, and
-        // may sleep (no lock is held: `&mut self` is not under a guard).
-        all_faulted_in(unsafe { bindings::fault_in_iov_iter_writeable(self.as_raw(), len) })
-    }
-}
-
-/// The user buffer of a `read(2)`: `len` bytes at `buf`.
-pub(crate) struct UserDest {
-    buf: UserPtr,
-    len: usize,
-}
-
-impl ReadDest for UserDest {
-    #[inline(always)]
-    fn room(&self) -> usize {
-        self.len
-    }
-
-    #[inline(always)]
-    fn put_u64_nofault(&mut self, value: u64) -> bool {
-        // SAFETY: the helper writes `buf` only through the user access
-        // primitives, which check the address and fail on any fault; it
-        // never sleeps.
-        unsafe { pollcount_put_user_u64_nofault(value, self.buf.as_mut_ptr()) }
-    }
-
-    fn fault_in_writeable(&mut self, len: usize) -> Result {
-        // `fault_in_safe_writeable()`, as `fault_in_iov_iter_writeable()`
-        // calls for a user iterator: `fault_in_writeable()` would store a
-        // zero into each page it faults in, and a read that then ends in
-        // `EFAULT`, `EAGAIN` or a signal must have written nothing.
-        // SAFETY: it takes any user address and checks it; it may sleep (no
-        // lock is held: `&mut self` is not under a guard).
-        all_faulted_in(unsafe {
-            bindings::fault_in_safe_writeable(self.buf.as_const_ptr().cast(), len)
-        })
+        // SAFETY: `as_raw` is a valid iterator for the call, which only
+        // reads it.
+        let missing = unsafe { bindings::fault_in_iov_iter_writeable(self.as_raw(), len) };
+        if missing == 0 {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
     }
 }
 
@@ -594,7 +501,6 @@ mod tests {
     fn absent_hooks_are_null_entries() {
         let ops = FileOps::<Minimal>::table();
         assert!(ops.read_iter.is_none());
-        assert!(ops.read.is_none());
         assert!(ops.write.is_none());
         assert!(ops.unlocked_ioctl.is_none());
         assert!(ops.show_fdinfo.is_none());
@@ -608,10 +514,46 @@ mod tests {
     fn pollcount_fills_every_hook_it_implements() {
         let ops = FileOps::<crate::Pollcount>::table();
         assert!(ops.read_iter.is_some());
-        assert!(ops.read.is_some());
+        // Not both: `__kernel_read()` refuses a file with `read` and `read_iter`.
+        assert!(ops.read.is_none());
         assert!(ops.write.is_some());
         assert!(ops.unlocked_ioctl.is_some());
         assert!(ops.show_fdinfo.is_some());
         assert!(ops.poll.is_some());
+    }
+
+    /// `kernel_read()` (9p's `trans=fd` reads a descriptor it is handed
+    /// with it) takes the value through `read_iter` into a kernel buffer,
+    /// as from an eventfd; `__kernel_read()` refuses a file with both a
+    /// `read` and a `read_iter` hook.
+    #[test]
+    fn kernel_read_takes_the_value() -> Result {
+        use crate::counter::{Counter, Mode};
+
+        let counter = Counter::new(Mode::Counter { semaphore: false }, 5).map_err(|_| EINVAL)?;
+        let data = crate::Pollcount::new(counter)?;
+        let file = anon_inode_file(c"[pollcount]", data, bindings::O_NONBLOCK)?;
+        let (mut first, mut second, mut pos) = (0u64, 0u64, 0);
+        // SAFETY: `file` is a live file (the `ARef` holds a reference), open
+        // for reading; each buffer is valid for 8 bytes of writes and `pos`
+        // for one `loff_t`, for the call.
+        let (took, empty) = unsafe {
+            (
+                bindings::kernel_read(file.as_ptr(), (&raw mut first).cast(), 8, &mut pos),
+                bindings::kernel_read(file.as_ptr(), (&raw mut second).cast(), 8, &mut pos),
+            )
+        };
+        // A kernel thread's last `fput()` is deferred to a work item; this
+        // test's file is released now, so the counter is freed before the
+        // test ends (the module counts live counters at unload).
+        // SAFETY: the reference is the `ARef`'s, given up here; no lock is
+        // held (release may sleep), and the file's release takes no lock a
+        // kernel thread could hold.
+        unsafe { bindings::__fput_sync(ARef::into_raw(file).as_ptr().cast()) };
+        assert_eq!(took, 8);
+        assert_eq!(first, 5);
+        assert_eq!(empty, EAGAIN.to_errno() as isize);
+        assert_eq!(second, 0);
+        Ok(())
     }
 }

@@ -17,13 +17,13 @@
  * caller runs in a syscall, with interrupts enabled (asserted: a caller with
  * them off would have them turned on by the unlock).
  */
-__pollcount_hot void pollcount_spin_lock_irq(spinlock_t *lock)
+void pollcount_spin_lock_irq(spinlock_t *lock)
 {
 	lockdep_assert_irqs_enabled();
 	spin_lock_irq(lock);
 }
 
-__pollcount_hot void pollcount_spin_unlock_irq(spinlock_t *lock)
+void pollcount_spin_unlock_irq(spinlock_t *lock)
 {
 	spin_unlock_irq(lock);
 }
@@ -34,7 +34,7 @@ __pollcount_hot void pollcount_spin_unlock_irq(spinlock_t *lock)
  * _copy_from_user(), which serves any length (with a `rep movsb`, and on a
  * fault a memset). Fault injection (fail_usercopy) applies here as there.
  */
-__pollcount_hot int pollcount_get_user_u64(const void __user *from, u64 *value)
+int pollcount_get_user_u64(const void __user *from, u64 *value)
 {
 	u64 loaded;
 
@@ -53,10 +53,11 @@ efault:
 }
 
 /*
- * One store of the value into a user buffer, which with page faults
- * disabled fails at a page that is not present instead of faulting it in:
- * a step of pollcount_put_u64_nofault()'s iterator, and all of
- * pollcount_put_user_u64_nofault(). Returns the number of bytes not copied.
+ * One 8-byte store into a naturally aligned user buffer: with page faults
+ * disabled it fails at a page that is not present instead of faulting it
+ * in. An aligned store is single-copy atomic on every architecture the
+ * kernel has, so it is all or nothing. Returns the number of bytes not
+ * copied, as an iterator step.
  */
 static __always_inline size_t put_u64_step_nofault(void __user *to, size_t progress, size_t len,
 						   void *value, void *priv2)
@@ -74,45 +75,111 @@ efault:
 }
 
 /*
- * Delivers a read's value without sleeping, for use under a spinlock: with
- * page faults disabled, a user page that is not present fails the copy
- * instead of being faulted in. All 8 bytes are copied, or none is consumed
- * from @iter (a partial copy is reverted) and false is returned.
- *
- * A single user buffer (read(2), io_uring, aio) takes one store, inline
- * (include/linux/iov_iter.h's iterate_ubuf() advances the iterator):
- * eventfd_read() calls _copy_to_iter(), which serves any iterator and
- * length. Other iterators (readv's iovecs, kernel buffers) take
- * copy_to_iter().
+ * Iterator steps of put_u64_split_nofault(), run with page faults
+ * disabled. access_ok() (unlike copy_from_user_nofault()'s __access_ok())
+ * accepts a tagged arm64 pointer as the stores do.
  */
-__pollcount_hot bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter)
+static size_t load_step(void __user *from, size_t progress, size_t len, void *to, void *priv2)
 {
-	size_t copied;
+	if (!access_ok(from, len))
+		return len;
+	return __copy_from_user_inatomic(to + progress, from, len);
+}
 
-	pagefault_disable();
-	if (likely(iter_is_ubuf(iter) && iov_iter_count(iter) >= sizeof(value)))
-		copied = iterate_ubuf(iter, sizeof(value), &value, NULL, put_u64_step_nofault);
-	else
-		copied = copy_to_iter(&value, sizeof(value), iter);
-	pagefault_enable();
-	if (likely(copied == sizeof(value)))
-		return true;
-	iov_iter_revert(iter, copied);
-	return false;
+/* The store; a fault injection point (fail_usercopy), as any user copy. */
+static size_t store_step(void __user *to, size_t progress, size_t len, void *from, void *priv2)
+{
+	if (should_fail_usercopy() || !access_ok(to, len))
+		return len;
+	return __copy_to_user_inatomic(to, from + progress, len);
 }
 
 /*
- * The same store into read(2)'s plain user buffer (the ->read hook), which
- * has no iterator to advance: true if all 8 bytes were stored.
+ * Puts saved bytes back one at a time, so that every byte a failed store
+ * may have written is restored, even where a store that faults has
+ * written some bytes other than its first ones (arm64 allows that of an
+ * unaligned store). A byte that cannot be written was not written.
  */
-__pollcount_hot bool pollcount_put_user_u64_nofault(u64 value, void __user *to)
+static size_t restore_step(void __user *to, size_t progress, size_t len, void *from, void *priv2)
 {
-	size_t left;
+	size_t i;
+
+	if (access_ok(to, len))
+		for (i = 0; i < len; i++)
+			(void)__copy_to_user_inatomic(to + i, from + progress + i, 1);
+	return 0;
+}
+
+static size_t memcpy_from_step(void *from, size_t progress, size_t len, void *to, void *priv2)
+{
+	memcpy(to + progress, from, len);
+	return 0;
+}
+
+static size_t memcpy_to_step(void *to, size_t progress, size_t len, void *from, void *priv2)
+{
+	memcpy(to, from + progress, len);
+	return 0;
+}
+
+/*
+ * The value anywhere else: split across iovecs (readv(2) with short
+ * segments), unaligned (perhaps across a page boundary), or into a kernel
+ * buffer (__kernel_read()). A store into user memory can fail half-way,
+ * leaving part of the value written, and a read that then ends in EFAULT
+ * or EAGAIN must leave the buffer as it was. So the old bytes are saved
+ * first (if they cannot even be read, a page is not present: nothing is
+ * stored; a write-only arm64 pkey page lands here too, and the read ends
+ * in EFAULT), and a store that fails half-way puts them back. Until then
+ * another thread, or another process sharing the page, may see the new
+ * bytes, and a store of its own in that window is undone: a buffer
+ * written while a read fills it has no defined contents anyway.
+ */
+static noinline bool put_u64_split_nofault(u64 value, struct iov_iter *iter)
+{
+	struct iov_iter probe = *iter;
+	bool stored = false;
+	u64 saved;
 
 	pagefault_disable();
-	left = put_u64_step_nofault(to, 0, sizeof(value), &value, NULL);
+	if (iterate_and_advance(&probe, sizeof(saved), &saved, load_step,
+				memcpy_from_step) != sizeof(saved))
+		goto out;
+	probe = *iter;
+	if (iterate_and_advance(&probe, sizeof(value), &value, store_step,
+				memcpy_to_step) == sizeof(value)) {
+		*iter = probe;
+		stored = true;
+		goto out;
+	}
+	probe = *iter;
+	iterate_and_advance(&probe, sizeof(saved), &saved, restore_step, memcpy_to_step);
+out:
 	pagefault_enable();
-	return !left;
+	return stored;
+}
+
+/*
+ * Delivers a read's value without sleeping, for use under a spinlock: with
+ * page faults disabled, a user page that is not present fails the copy
+ * instead of being faulted in. Either all 8 bytes are copied and @iter is
+ * advanced past them, or false is returned with @iter and every byte of
+ * the destination as they were.
+ *
+ * The usual destination, read(2)'s single aligned user buffer, takes one
+ * store, inline; iterate_ubuf() advances the iterator.
+ */
+bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter)
+{
+	size_t copied;
+
+	if (unlikely(!iter_is_ubuf(iter) || iov_iter_count(iter) < sizeof(value) ||
+		     !IS_ALIGNED((unsigned long)(iter->ubuf + iter->iov_offset), sizeof(value))))
+		return put_u64_split_nofault(value, iter);
+	pagefault_disable();
+	copied = iterate_ubuf(iter, sizeof(value), &value, NULL, put_u64_step_nofault);
+	pagefault_enable();
+	return copied == sizeof(value);
 }
 
 /*

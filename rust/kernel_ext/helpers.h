@@ -13,19 +13,10 @@
 #include <linux/spinlock.h>
 #include <linux/uio.h>
 
-/*
- * The hot path's section for these helpers. The Rust hooks (read,
- * read_iter, write, poll) have one section each, .text.hot.pollcount.HOOK;
- * rust/hot-path.lds links them all on a page of their own after the rest
- * of the code (two pages on a debug kernel).
- */
-#define __pollcount_hot __section(".text.hot.pollcount")
-
 void pollcount_spin_lock_irq(spinlock_t *lock);
 void pollcount_spin_unlock_irq(spinlock_t *lock);
 int pollcount_get_user_u64(const void __user *from, u64 *value);
 bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter);
-bool pollcount_put_user_u64_nofault(u64 value, void __user *to);
 void pollcount_file_mode_like_eventfd(struct file *file);
 
 #endif /* POLLCOUNT_HELPERS_H */

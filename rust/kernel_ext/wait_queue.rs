@@ -16,19 +16,19 @@
 //! more at close: `eventpoll_release()` unhooks every epoll item before the
 //! file's `release` frees the queue.
 
-use super::c_helpers::{spin_lock_irq, spin_unlock_irq};
+use super::c_helpers::{pollcount_spin_lock_irq, pollcount_spin_unlock_irq};
 use core::{
     cell::UnsafeCell,
     ffi::c_void,
     marker::PhantomData,
     ops::{Deref, DerefMut},
-    sync::atomic::{AtomicU32, Ordering::Relaxed},
 };
 use kernel::{
     bindings,
     fs::File,
     prelude::*,
     sync::{
+        atomic::{Atomic, Relaxed},
         barrier::{smp_mb, Full},
         LockClassKey,
     },
@@ -85,12 +85,9 @@ pub(crate) struct WaitQueue<T: PollState> {
     #[pin]
     head: Opaque<bindings::wait_queue_head>,
     value: UnsafeCell<T>,
-    /// Written under the lock, read by `poll` without it. A relaxed
-    /// `AtomicU32` is the LKMM's `READ_ONCE()`/`WRITE_ONCE()` of a word, a
-    /// plain `mov` on x86 and `ldr`/`str` on arm64; the kernel crate's
-    /// `Atomic<u32>` would be the same access behind an out-of-line C
-    /// helper call (`rust_helper_atomic_set`) on every unlock and every poll.
-    events: AtomicU32,
+    /// Written under the lock, read by `poll` without it: a relaxed atomic
+    /// is the LKMM's `WRITE_ONCE()`/`READ_ONCE()`.
+    events: Atomic<u32>,
 }
 
 // SAFETY: A wait queue head may be used and freed from any thread; `T` moves
@@ -115,11 +112,10 @@ impl<T: PollState> WaitQueue<T> {
                 bindings::__init_waitqueue_head(slot, name.as_char_ptr(), key.as_ptr())
             }),
             value: UnsafeCell::new(value),
-            events: AtomicU32::new(events),
+            events: Atomic::new(events),
         })
     }
 
-    #[inline(always)]
     fn head(&self) -> *mut bindings::wait_queue_head {
         self.head.get()
     }
@@ -128,12 +124,12 @@ impl<T: PollState> WaitQueue<T> {
     /// as eventfd does: aio's `IOCB_CMD_POLL` takes a file's wait queue lock
     /// under its hardirq-safe `ctx_lock`, so the lock must be irq-safe
     /// everywhere. Callers run in syscalls, with interrupts enabled.
-    #[inline(always)]
     pub(crate) fn lock(&self) -> WaitQueueGuard<'_, T> {
-        // SAFETY: `head` is initialised (type invariant), so its lock is a
-        // valid spinlock; interrupts are enabled here (with lockdep, the
-        // helper asserts it).
-        unsafe { spin_lock_irq(&raw mut (*self.head()).lock) };
+        // SAFETY: `head` is initialised (type invariant), so its lock is an
+        // initialised spinlock, and this thread does not hold it (a guard
+        // is not `Send`, and no caller locks twice); interrupts are enabled
+        // here, as the helper requires (with lockdep, it asserts it).
+        unsafe { pollcount_spin_lock_irq(&raw mut (*self.head()).lock) };
         // INVARIANT: the lock is held until the guard drops.
         WaitQueueGuard {
             queue: self,
@@ -157,11 +153,6 @@ impl<T: PollState> WaitQueue<T> {
     /// the lock, and drops it only around `schedule()`; a waker needs the
     /// same lock to change the value, so no wakeup can slip in between the
     /// failed attempt and the sleep.
-    // Always inlined into the read and write hooks: on a debug kernel every
-    // module frame costs each stack trace taken below it (KASAN's aux stack
-    // in `task_work_add()`, when a write wakes an io_uring read) a module
-    // lookup. gdb still shows this step as an inline frame.
-    #[inline(always)]
     pub(crate) fn lock_until<R>(
         &self,
         nonblocking: impl FnOnce() -> bool,
@@ -178,11 +169,8 @@ impl<T: PollState> WaitQueue<T> {
         Self::sleep_until(guard, attempt)
     }
 
-    /// `lock_until`'s sleep, out of line and cold: the non-blocking read,
-    /// write and poll that make up the hot path never run it, so it stays
-    /// out of their code (and of the page `hot-path.lds` gives them).
-    #[cold]
-    #[inline(never)]
+    /// `lock_until`'s sleep, out of line: a read or write that finds the
+    /// counter ready never runs it.
     fn sleep_until<R>(
         mut guard: WaitQueueGuard<'_, T>,
         mut attempt: impl FnMut(&mut WaitQueueGuard<'_, T>) -> Option<R>,
@@ -240,7 +228,6 @@ impl<T: PollState> WaitQueue<T> {
     ///
     /// This queue must outlive every entry added to it: it must be owned by
     /// `file`'s private data, freed only by `file`'s `release`.
-    #[inline(always)]
     pub(crate) unsafe fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
         // `poll_wait()`, which is inline in C and a helper call from Rust,
         // split so that its test stays here: only a caller that will sleep
@@ -279,7 +266,6 @@ impl<T: PollState> WaitQueue<T> {
 
     /// The events published by the last release of the lock, or by a
     /// wakeup since: what `poll` reports, read without the lock.
-    #[inline(always)]
     pub(crate) fn published_events(&self) -> u32 {
         self.events.load(Relaxed)
     }
@@ -288,16 +274,12 @@ impl<T: PollState> WaitQueue<T> {
 /// The part of `poll_wait()` that queues: `queue_proc` (select's
 /// `__pollwait`, epoll's `ep_ptable_queue_proc`, io_uring's or aio's) adds
 /// the caller's entry to `head`. Named as in C, so that gdb's backtraces
-/// show the articles' `poll_wait` step (an inline frame, from the debug
-/// info). Inlined, because every frame of a module costs the stack traces
-/// a debug kernel takes below it (KASAN's, lockdep's) a module lookup, and
-/// io_uring queues an entry on every read that would block.
+/// show the articles' `poll_wait` step.
 ///
 /// # Safety
 ///
 /// `head` must outlive the entry added to it, and `queue_proc` must be
 /// `table`'s own queueing function, `table` valid for this call.
-#[inline(always)]
 unsafe fn poll_wait(
     file: &File,
     head: *mut bindings::wait_queue_head,
@@ -323,7 +305,6 @@ unsafe fn poll_wait(
 ///
 /// `list` is an initialised list head, and it cannot change during the
 /// call: the lock of its queue is held, or no other thread can reach it.
-#[inline(always)]
 unsafe fn list_empty(list: *mut bindings::list_head) -> bool {
     // SAFETY: `list` is valid and stable (caller).
     unsafe { (*list).next == list }
@@ -334,7 +315,6 @@ unsafe fn list_empty(list: *mut bindings::list_head) -> bool {
 /// # Safety
 ///
 /// As for [`list_empty`]: `head` is initialised, and its list is stable.
-#[inline(always)]
 unsafe fn has_waiters(head: *mut bindings::wait_queue_head) -> bool {
     // SAFETY: the caller's promise.
     unsafe { !list_empty(&raw mut (*head).head) }
@@ -376,7 +356,6 @@ impl<T: PollState> WaitQueueGuard<'_, T> {
     /// calls `poll` at once, before this lock is released, and must find
     /// the change that woke it (a wakeup orders the waker's earlier stores
     /// before whatever the woken task does next).
-    #[inline(always)]
     pub(crate) fn wake_up_poll(&mut self, events: u32) {
         self.publish();
         let head = self.queue.head();
@@ -396,7 +375,6 @@ impl<T: PollState> WaitQueueGuard<'_, T> {
     /// Stores the value's events where `WaitQueue::poll` reads them, if it
     /// may have changed since the lock was taken or they were last stored
     /// (a relaxed store, at most once per syscall).
-    #[inline(always)]
     fn publish(&mut self) {
         if self.changed {
             self.changed = false;
@@ -408,7 +386,6 @@ impl<T: PollState> WaitQueueGuard<'_, T> {
 impl<T: PollState> Deref for WaitQueueGuard<'_, T> {
     type Target = T;
 
-    #[inline(always)]
     fn deref(&self) -> &T {
         // SAFETY: the lock is held (type invariant), so no one else accesses the value.
         unsafe { &*self.queue.value.get() }
@@ -416,7 +393,6 @@ impl<T: PollState> Deref for WaitQueueGuard<'_, T> {
 }
 
 impl<T: PollState> DerefMut for WaitQueueGuard<'_, T> {
-    #[inline(always)]
     fn deref_mut(&mut self) -> &mut T {
         self.changed = true;
         // SAFETY: the lock is held (type invariant), so no one else accesses the value.
@@ -425,14 +401,13 @@ impl<T: PollState> DerefMut for WaitQueueGuard<'_, T> {
 }
 
 impl<T: PollState> Drop for WaitQueueGuard<'_, T> {
-    #[inline(always)]
     fn drop(&mut self) {
         // Publish the events for `WaitQueue::poll` before the unlock, whose
         // release ordering makes them visible with the value itself.
         self.publish();
         // SAFETY: the lock is held by this thread (type invariant), taken
-        // with `spin_lock_irq` by `WaitQueue::lock`.
-        unsafe { spin_unlock_irq(&raw mut (*self.queue.head()).lock) };
+        // with `pollcount_spin_lock_irq` by `WaitQueue::lock`.
+        unsafe { pollcount_spin_unlock_irq(&raw mut (*self.queue.head()).lock) };
     }
 }
 
