@@ -307,12 +307,16 @@ impl PollFile for Pollcount {
     /// Every read (`read`, `readv`, `preadv2`, io_uring, aio,
     /// `kernel_read()`): [`Pollcount::read_value`], nonblocking also for
     /// `IOCB_NOWAIT`.
+    // `#[inline]`, as `write`: otherwise the trampoline calls this, and
+    // the `Result` comes back through memory, on every read.
+    #[inline]
     fn read_iter(kiocb: PollKiocb<'_, Self>, dest: &mut IovIterDest<'_>) -> Result<usize> {
         kiocb.file().read_value(|| kiocb.nonblocking(), dest)
     }
 
     /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`
     /// for a value no write may carry, then wait (or `EAGAIN`) for room.
+    #[inline]
     fn write(&self, file: &LocalFile, buf: UserPtr, len: usize) -> Result<usize> {
         if len != VALUE_SIZE {
             return Err(EINVAL);
