@@ -210,7 +210,7 @@ bench-vm: all
 	*:kvm) echo "  bench: time under KVM, on this machine's CPU" ;; \
 	*) echo "  bench: time under TCG, QEMU's emulation: it says nothing about a real CPU; judge by the instruction table" ;; \
 	esac
-	@tr -d '\r' <$(BENCH_OUT)/results.log >$(BENCH_OUT)/bench.csv
+	@{ echo '# SPDX-License-Identifier: GPL-2.0'; tr -d '\r' <$(BENCH_OUT)/results.log; } >$(BENCH_OUT)/bench.csv
 	@$(TOP)/scripts/bench/chart $(BENCH_OUT)/bench.csv $(BENCH_OUT)/bench.svg \
 		"$$(head -1 $(BENCH_OUT)/table.txt | sed 's/^pollcount-bench: //; s/ #.*,/,/')$$([ "$(BENCH_CLOCK)" = time ] && echo ", $$(cat $(BENCH_OUT)/accel | tr a-z A-Z)")"
 	@echo "  bench: $(BENCH_OUT)/bench.csv, $(BENCH_OUT)/bench.svg"
