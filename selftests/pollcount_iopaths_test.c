@@ -478,8 +478,12 @@ TEST_F_TIMEOUT(io, a_ready_counter_is_read_even_while_signals_arrive, 300)
 		       SIGNALLED_READS, (int)signals);
 		EXPECT_EQ(0, failed) TH_LOG("%s: %d reads failed, the first with %s", door_names[door],
 					    failed, strerror(first_errno));
-		/* Signals came while reads ran, or this tested nothing. */
-		EXPECT_LE(SIGNALLED_READS, signals);
+		/*
+		 * Signals came while reads ran, or this tested nothing. How
+		 * many depends on how the two threads share the CPUs: from 0.4
+		 * to 100 per read has been seen under emulation.
+		 */
+		EXPECT_LE(SIGNALLED_READS / 10, signals);
 	}
 	sigaction(SIGUSR1, &old, NULL);
 	syscall(SYS_io_destroy, aio);
