@@ -198,6 +198,7 @@ else
 endif
 
 bench-vm: all
+	@[ -n "$(BENCH_OUT)" ] || { echo "bench-vm: BENCH_CLOCK=instructions or time (make bench runs both)" >&2; exit 2; }
 	@mkdir -p $(BENCH_OUT)
 	@echo "  bench: kernel $(KDIR_NOW) ($(if $(KDIR),yours,$(FLAVOUR) flavour)), $(BENCH_ROUNDS) rounds of $(BENCH_ITERATIONS), clock: $(BENCH_CLOCK)"
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) $(GUEST_FILES) --timeout $(VM_TIMEOUT) \

@@ -210,10 +210,10 @@ impl Pollcount {
     /// Unlike eventfd, a value is taken only once it has been delivered, so
     /// a bad buffer loses nothing: the value is copied out under the lock
     /// with page faults disabled, and taken only if that copy worked; a
-    /// copy that fails writes nothing. If the destination's page is not
-    /// present, the lock is dropped, the page is faulted in without being
-    /// written, and the read starts again, once: meanwhile the value stays
-    /// in the counter for anyone else.
+    /// copy that fails leaves the buffer as it was. If the destination's
+    /// page is not present, the lock is dropped, the page is faulted in
+    /// without being written, and the read starts again (see below for how
+    /// often): meanwhile the value stays in the counter for anyone else.
     fn read_value(
         &self,
         nonblocking: impl Fn() -> bool,
@@ -253,11 +253,12 @@ impl Pollcount {
             if delivered {
                 return Ok(VALUE_SIZE);
             }
-            // One fault-in per try, as eventfd's copy takes one page fault:
-            // a page that a fault-in maps but a store still cannot write (a
-            // shadow-stack page, an MTE tag mismatch, fail_usercopy, another
-            // thread unmapping it) ends the read with `EFAULT`, the value
-            // kept, instead of a retry loop. A try that slept first (another
+            // One fault-in per try. The no-fault store cannot tell a page
+            // that is gone again from one that a fault-in maps but stores
+            // still refuse (a shadow-stack page, an MTE tag mismatch,
+            // fail_usercopy), and retrying the latter would never end: a
+            // store that fails right after a fault-in ends the read with
+            // `EFAULT`, as eventfd's failed copy does, the value kept. A try that slept first (another
             // reader took the value meanwhile) may find the page gone again
             // (reclaim, migration, a fork's write protection), and faults it
             // in anew: each sleep needs a write to end it, so this is no

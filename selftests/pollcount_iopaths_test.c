@@ -222,8 +222,8 @@ TEST_F(io, nonblocking_read_into_an_untouched_page_delivers)
 
 /*
  * A value split across a present page and one that is not: the no-fault
- * copy gets half-way, so the read must rewind its iterator before it
- * faults the second page in and copies again.
+ * store cannot complete, so the read faults the second page in and stores
+ * again, from the start of the value.
  */
 TEST_F(io, readv_across_a_page_not_yet_present_delivers_every_byte)
 {
@@ -294,9 +294,10 @@ TEST_F(io, readv_into_a_hole_is_efault_and_writes_nothing)
  * read but not written, at every split (1+7 ... 7+1, and 2+2+4 over three
  * iovecs): the store gets part-way and fails. pollcount must leave every
  * byte as it was and keep the value, whether the read-only page is not yet
- * present (nothing may be stored) or present (what was stored must be put
- * back); eventfd takes the value before its copy fails part-way, the
- * documented difference.
+ * present (nothing may be stored: the old bytes cannot even be saved) or
+ * present (the bytes stored before the read-only part must be put back);
+ * eventfd takes the value before its copy fails part-way, the documented
+ * difference.
  */
 static void readv_split_into_readonly(struct __test_metadata *_metadata, int fd, enum backend b,
 				      bool touched)
@@ -308,7 +309,7 @@ static void readv_split_into_readonly(struct __test_metadata *_metadata, int fd,
 
 	for (s = 0; s < sizeof(splits) / sizeof(splits[0]); s++) {
 		char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		unsigned char writable[8], zeros[8] = { 0 };
+		unsigned char writable[8];
 		struct iovec iov[3];
 		int n = 0, err;
 		size_t off = 0;
@@ -329,7 +330,6 @@ static void readv_split_into_readonly(struct __test_metadata *_metadata, int fd,
 		ASSERT_EQ(8, write_u64(fd, 0x1122334455667788ULL));
 		EXPECT_EQ(-1, readv(fd, iov, n));
 		EXPECT_EQ(EFAULT, errno);
-		EXPECT_EQ(0, memcmp(ro, zeros, 8));
 		if (b != EVENTFD) {
 			size_t i;
 

@@ -19,8 +19,17 @@ extern "C" {
     pub(super) fn pollcount_put_u64_nofault(value: u64, iter: *mut bindings::iov_iter) -> bool;
     /// `spin_lock_irq()`, an inline function or a macro, whichever the
     /// configuration makes it (UP, `PREEMPT_RT`, lockdep).
+    ///
+    /// # Safety
+    ///
+    /// `lock` is an initialised spinlock that this thread does not hold,
+    /// and the caller runs in process context with interrupts enabled.
     pub(super) fn pollcount_spin_lock_irq(lock: *mut bindings::spinlock_t);
     /// `spin_unlock_irq()`, as [`pollcount_spin_lock_irq`].
+    ///
+    /// # Safety
+    ///
+    /// `lock` is held by this thread, taken with [`pollcount_spin_lock_irq`].
     pub(super) fn pollcount_spin_unlock_irq(lock: *mut bindings::spinlock_t);
     pub(super) fn pollcount_file_mode_like_eventfd(file: *mut bindings::file);
     /// `anon_inode_getfile_fmode()` of `<linux/anon_inodes.h>`, which the

@@ -55,8 +55,8 @@ efault:
 /*
  * One 8-byte store into a naturally aligned user buffer: with page faults
  * disabled it fails at a page that is not present instead of faulting it
- * in. An aligned store is single-copy atomic on every architecture the
- * kernel has, so it is all or nothing. Returns the number of bytes not
+ * in. Eight aligned bytes lie in one page (and one MTE granule), so the
+ * store fails whole or succeeds whole. Returns the number of bytes not
  * copied, as an iterator step.
  */
 static __always_inline size_t put_u64_step_nofault(void __user *to, size_t progress, size_t len,
@@ -86,9 +86,13 @@ static size_t load_step(void __user *from, size_t progress, size_t len, void *to
 	return __copy_from_user_inatomic(to + progress, from, len);
 }
 
-/* The store; a fault injection point (fail_usercopy), as any user copy. */
-static size_t store_step(void __user *to, size_t progress, size_t len, void *from, void *priv2)
+/*
+ * The store; a fault injection point (fail_usercopy), as any user copy.
+ * *reached is how far into the value the store may have written.
+ */
+static size_t store_step(void __user *to, size_t progress, size_t len, void *from, void *reached)
 {
+	*(size_t *)reached = progress + len;
 	if (should_fail_usercopy() || !access_ok(to, len))
 		return len;
 	return __copy_to_user_inatomic(to, from + progress, len);
@@ -138,6 +142,7 @@ static size_t memcpy_to_step(void *to, size_t progress, size_t len, void *from, 
 static noinline bool put_u64_split_nofault(u64 value, struct iov_iter *iter)
 {
 	struct iov_iter probe = *iter;
+	size_t reached = 0;
 	bool stored = false;
 	u64 saved;
 
@@ -146,14 +151,15 @@ static noinline bool put_u64_split_nofault(u64 value, struct iov_iter *iter)
 				memcpy_from_step) != sizeof(saved))
 		goto out;
 	probe = *iter;
-	if (iterate_and_advance(&probe, sizeof(value), &value, store_step,
-				memcpy_to_step) == sizeof(value)) {
+	if (iterate_and_advance2(&probe, sizeof(value), &value, &reached, store_step,
+				 memcpy_to_step) == sizeof(value)) {
 		*iter = probe;
 		stored = true;
 		goto out;
 	}
 	probe = *iter;
-	iterate_and_advance(&probe, sizeof(saved), &saved, restore_step, memcpy_to_step);
+	/* Only the bytes the store reached: the rest were never written. */
+	iterate_and_advance(&probe, reached, &saved, restore_step, memcpy_to_step);
 out:
 	pagefault_enable();
 	return stored;
@@ -204,10 +210,8 @@ void pollcount_file_mode_like_eventfd(struct file *file)
 /*
  * anon_inode_getfile_fmode() is not in the kernel crate's bindings, so
  * c_helpers.rs declares it, with FMODE_NOWAIT (a __force cast bindgen
- * cannot evaluate) spelled in file_ops.rs. Rust calls it directly rather
- * than through a helper here: on a debug kernel each module frame costs
- * KASAN's and kmemleak's stack traces of the file's allocations a module
- * lookup. These hold both declarations to C's.
+ * cannot evaluate) spelled in file_ops.rs. These hold both declarations
+ * to C's.
  */
 static_assert(__same_type(&anon_inode_getfile_fmode,
 			  struct file *(*)(const char *, const struct file_operations *,

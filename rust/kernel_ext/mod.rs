@@ -13,7 +13,7 @@
 //!   registration, anonymous files installed in new fds, and what a
 //!   `read_iter` needs beyond the kernel crate's `Kiocb` and `IovIterDest`.
 //! * `c_helpers` and `helpers.c`: the few inline C functions and macros
-//!   that bindgen cannot reach (`spin_lock_irq` on lockdep kernels, the
+//!   that bindgen cannot reach (`spin_lock_irq`, the
 //!   8-byte user accesses, `pagefault_disable`, `FMODE_NOWAIT`).
 
 mod c_helpers;

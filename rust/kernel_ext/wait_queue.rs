@@ -123,12 +123,13 @@ impl<T: PollState> WaitQueue<T> {
     /// Takes the wait queue's lock, with interrupts disabled (`spin_lock_irq`),
     /// as eventfd does: aio's `IOCB_CMD_POLL` takes a file's wait queue lock
     /// under its hardirq-safe `ctx_lock`, so the lock must be irq-safe
-    /// everywhere. Callers run in syscalls, with interrupts enabled.
+    /// everywhere. Every caller is a file operation (or a KUnit test), in
+    /// process context with interrupts enabled, and takes the lock once.
     pub(crate) fn lock(&self) -> WaitQueueGuard<'_, T> {
         // SAFETY: `head` is initialised (type invariant), so its lock is an
-        // initialised spinlock, and this thread does not hold it (a guard
-        // is not `Send`, and no caller locks twice); interrupts are enabled
-        // here, as the helper requires (with lockdep, it asserts it).
+        // initialised spinlock; this thread does not hold it and runs in
+        // process context with interrupts enabled, as every caller does
+        // (above; with lockdep, the helper asserts the interrupts).
         unsafe { pollcount_spin_lock_irq(&raw mut (*self.head()).lock) };
         // INVARIANT: the lock is held until the guard drops.
         WaitQueueGuard {
@@ -169,8 +170,8 @@ impl<T: PollState> WaitQueue<T> {
         Self::sleep_until(guard, attempt)
     }
 
-    /// `lock_until`'s sleep, out of line: a read or write that finds the
-    /// counter ready never runs it.
+    /// `lock_until`'s sleep: a read or write that finds the counter ready
+    /// never runs it.
     fn sleep_until<R>(
         mut guard: WaitQueueGuard<'_, T>,
         mut attempt: impl FnMut(&mut WaitQueueGuard<'_, T>) -> Option<R>,
