@@ -96,7 +96,7 @@ RUST_SRCS := $(wildcard rust/*.rs rust/*/*.rs)
 VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
-.PHONY: all provision kernel kdir module userspace samples selftests run shell check \
+.PHONY: all provision kernel kdir module userspace samples selftests preload run shell vng check \
 	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench bench-vm fuzz mutants \
 	upstream-check
 
@@ -128,9 +128,28 @@ module: kdir
 	@$(MAKE) -s -C $(KDIR_NOW) M=$(TOP) MO=$(MODULE_OUT) $(KMAKE_ARGS) modules
 	@echo "  module: $(KO)"
 
-userspace: samples selftests
+userspace: samples selftests preload
 
 samples: $(SAMPLES)
+
+# libpollcount-eventfd.so: eventfd() made into pollcount counters for any
+# dynamically linked program (LD_PRELOAD), and its test, dynamic too; both
+# run in the virtme-ng VM on the host's userspace (make vng, make check).
+PRELOAD_LIB  := $(AOUT)/lib/libpollcount-eventfd.so
+PRELOAD_TEST := $(AOUT)/lib/pollcount_preload_test
+PRELOAD_CFLAGS := -O2 -g -Wall -Wextra -Werror
+preload: kdir
+	@$(MAKE) -s $(PRELOAD_LIB) $(PRELOAD_TEST) PRELOAD_KSRC=$(KSRC_NOW)
+
+$(PRELOAD_LIB): preload/pollcount-eventfd.c include/uapi/pollcount.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC_USER) $(PRELOAD_CFLAGS) -fPIC -shared -Wl,-soname,libpollcount-eventfd.so -o $@ $< -ldl
+
+$(PRELOAD_TEST): preload/pollcount_preload_test.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC_USER) -O2 -g -Wall -Werror -I$(PRELOAD_KSRC)/tools/testing/selftests -o $@ $< -ldl
 
 # The benchmark reads through io_uring (liburing, from the provisioning).
 $(BIN)/pollcount-bench: SAMPLE_LIBS = $(URING_FLAGS) -luring
@@ -155,6 +174,13 @@ run: all
 
 shell: all
 	@$(TOP)/qemu/run --kernel $(KDIR_NOW) --module $(KO) --shell $(GUEST_FILES) $(RUN_ARGS)
+
+# `make vng`: the check kernel under virtme-ng with the host's own userspace
+# (qemu/vng): a shell, or VNG_CMD; the preload library is in build/lib/.
+VNG_CMD ?=
+vng: all
+	@$(TOP)/qemu/vng --kernel $(KDIR_NOW) --module $(KO) --timeout $(VM_TIMEOUT) \
+		$(if $(VNG_CMD),-- $(VNG_CMD),--shell)
 
 # `make check`: build, lint, boot, run KUnit (at module load) and every
 # selftest in the VM, then judge the KTAP and the console on the host.

@@ -11,6 +11,7 @@ KRUSTC=/usr/bin/rustc
 KRUSTFMT=/usr/bin/rustfmt
 KCLIPPY=/usr/bin/clippy-driver
 BINDGEN_VERSION=0.73.2
+VNG_VERSION=1.42
 BINDGEN=$POLLCOUNT_CACHE/tools/bin/bindgen
 export LIBCLANG_PATH=/usr/lib/llvm-22/lib
 
