@@ -177,10 +177,12 @@ shell: all
 
 # `make vng`: the check kernel under virtme-ng with the host's own userspace
 # (qemu/vng): a shell, or VNG_CMD; the preload library is in build/lib/.
+# VNG_GDB=1: QEMU's gdb stub on GDB_PORT, for `make gdb`.
 VNG_CMD ?=
+VNG_GDB ?= 0
 vng: all
-	@$(TOP)/qemu/vng --kernel $(KDIR_NOW) --module $(KO) --timeout $(VM_TIMEOUT) \
-		$(if $(VNG_CMD),-- $(VNG_CMD),--shell)
+	@GDB_PORT=$(GDB_PORT) $(TOP)/qemu/vng --kernel $(KDIR_NOW) --module $(KO) --timeout $(VM_TIMEOUT) \
+		$(if $(filter 1,$(VNG_GDB)),--gdb) $(if $(VNG_CMD),-- $(VNG_CMD),--shell)
 
 # `make check`: build, lint, boot, run KUnit (at module load) and every
 # selftest in the VM, then judge the KTAP and the console on the host.
