@@ -20,6 +20,11 @@ KERNEL_PKG=linux-source-7.3
 KERNEL_SUITE=trixie-backports
 KERNEL_MIRROR=${POLLCOUNT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
+# A TCP port on localhost that nothing listens on (for a gdb stub).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'pollcount: error: %s\n' "$*" >&2; exit 1; }
 
