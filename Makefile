@@ -7,6 +7,8 @@
 #   make shell      boot to a shell with the module loaded
 #   make debug      the VM with QEMU's gdb stub; `make gdb` attaches gdb to it
 #   make trace      epoll's path through pollcount, as ftrace call graphs
+#   make tour       a guided tour of epoll on pollcount, step by step, from
+#                   real runs in the VM (make tour-docs: Documentation/tour.md)
 #   make bench      pollcount vs eventfd and a pipe on the bench kernel: ratios, CSV, chart,
 #                   in guest instructions (exact), then in time (BENCH_CLOCK= for one)
 #   make fuzz       the differential fuzzer against eventfd (DURATION=, SEED=)
@@ -97,13 +99,13 @@ VM_TIMEOUT ?= 900
 RUN_ARGS   ?=
 
 .PHONY: all provision kernel kdir module userspace samples selftests preload run shell vng check \
-	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace bench bench-vm fuzz mutants \
+	lint rustfmt clippy unsafe tools rust-analyzer clean distclean help debug gdb trace tour tour-docs bench bench-vm fuzz mutants \
 	upstream-check
 
 all: module userspace
 
 help:
-	@sed -n '3,19p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,21p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 provision:
 	@$(TOP)/qemu/provision
@@ -154,7 +156,7 @@ $(PRELOAD_TEST): preload/pollcount_preload_test.c
 # The benchmark reads through io_uring (liburing, from the provisioning).
 $(BIN)/pollcount-bench: SAMPLE_LIBS = $(URING_FLAGS) -luring
 
-$(BIN)/%: samples/%.c include/uapi/pollcount.h
+$(BIN)/%: samples/%.c include/uapi/pollcount.h $(wildcard samples/*.h)
 	@mkdir -p $(BIN)
 	@echo "  CC      $@"
 	@$(CC_USER) $(USER_CFLAGS) -o $@ $< $(SAMPLE_LIBS) -lpthread
@@ -297,6 +299,18 @@ debug: all
 
 gdb: kdir
 	@$(TOP)/scripts/gdb/gdb --kernel $(KDIR_NOW) --module $(KO) --port $(GDB_PORT) -- $(GDB_ARGS)
+
+# `make tour`: the demo, epoll's path in gdb, the epoll set's states drawn
+# at each step, the ftrace call graphs and a counter's waiters, from two
+# VMs booted for it (scripts/tour/tour); it pauses between steps when run
+# from a terminal. `make tour-docs` writes the same as Documentation/tour.md,
+# so that the transcripts there are this run's.
+TOUR_ARGS = --kernel $(KDIR_NOW) --module $(KO) --bin $(BIN) --out $(AOUT)/tour
+tour: all
+	@$(TOP)/scripts/tour/tour $(TOUR_ARGS)
+
+tour-docs: all
+	@$(TOP)/scripts/tour/tour $(TOUR_ARGS) --no-pause --markdown $(TOP)/Documentation/tour.md
 
 # `make trace`: one epoll_ctl(ADD), write and epoll_wait under the
 # function_graph tracer, level- and edge-triggered and with a thread already

@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "pollcount.h"
+#include "asleep.h"
 
 /* Not a pollcount ioctl: the marker gdb breaks on (pollcount's ioctl hook). */
 #define PCW_MARK _IO(POLLCOUNT_IOC_MAGIC, 0x7f)
@@ -105,64 +106,10 @@ static void *wait_thread(void *arg)
 	return NULL;
 }
 
-/* The syscalls a waiter may sleep in, whatever libc calls them through. */
-static int in_its_syscall(enum what what, long nr)
+/* The call each kind of waiter sleeps in. */
+static enum sleep_call call_of(enum what what)
 {
-	switch (what) {
-	case EP_LT:
-	case EP_EXCL:
-	case EP_NEST:
-		/* arm64 has only the p-variants of epoll_wait and poll. */
-		return nr == SYS_epoll_pwait
-#ifdef SYS_epoll_wait
-			|| nr == SYS_epoll_wait
-#endif
-#ifdef SYS_epoll_pwait2
-			|| nr == SYS_epoll_pwait2
-#endif
-			;
-	case POLL:
-		return nr == SYS_ppoll
-#ifdef SYS_poll
-			|| nr == SYS_poll
-#endif
-			;
-	case READ:
-		return nr == SYS_read;
-	default:
-		return 0;
-	}
-}
-
-static int read_proc(pid_t tid, const char *file, char *buf, size_t size)
-{
-	char path[64];
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return n;
-}
-
-/* Whether the thread sleeps (state S) inside the syscall it is there for. */
-static int asleep(const struct waiter *w)
-{
-	char buf[512], *p;
-	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
-
-	if (!tid || read_proc(tid, "stat", buf, sizeof(buf)) <= 0)
-		return 0;
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] != 'S')
-		return 0;
-	if (read_proc(tid, "syscall", buf, sizeof(buf)) <= 0)
-		return 0;
-	return in_its_syscall(w->what, strtol(buf, NULL, 10));
+	return what == POLL ? IN_POLL : what == READ ? IN_READ : IN_EPOLL_WAIT;
 }
 
 static void add(int ep, int fd, uint32_t events, uint64_t data)
@@ -179,25 +126,20 @@ static void start(struct waiter *w, pthread_t *thread)
 		die("pthread_create");
 }
 
-/* Waits until waiters first..last all sleep in their syscalls, seen twice
- * 20 ms apart (a thread sets its state just before it queues itself in
- * epoll_wait). */
-static void settle(const struct waiter *w, int first, int last)
+/* Waits until waiters first..last all sleep in their syscalls. */
+static void settle_waiters(struct waiter *w, int first, int last)
 {
-	struct timespec tick = { 0, 20 * 1000 * 1000 };
-	int i, tries, settled;
+	pid_t *tids[NR_WAITERS];
+	enum sleep_call calls[NR_WAITERS];
+	int i;
 
-	for (tries = 0, settled = 0; settled < 2; tries++) {
-		int all = 1;
-
-		if (tries == 3000) {
-			fprintf(stderr, "pollcount-waiters: the threads did not all fall asleep\n");
-			exit(1);
-		}
-		nanosleep(&tick, NULL);
-		for (i = first; i <= last; i++)
-			all &= asleep(&w[i]);
-		settled = all ? settled + 1 : 0;
+	for (i = first; i <= last; i++) {
+		tids[i - first] = &w[i].tid;
+		calls[i - first] = call_of(w[i].what);
+	}
+	if (settle(tids, calls, last - first + 1)) {
+		fprintf(stderr, "pollcount-waiters: the threads did not all fall asleep\n");
+		exit(1);
 	}
 }
 
@@ -239,12 +181,12 @@ int main(void)
 	add(ep_lt, counter, EPOLLIN, counter);
 	start(&w[POLL], &threads[POLL]);
 	start(&w[READ], &threads[READ]);
-	settle(w, POLL, READ);
+	settle_waiters(w, POLL, READ);
 	add(ep_excl, counter, EPOLLIN | EPOLLEXCLUSIVE, counter);
 	add(ep_nest, ep_lt, EPOLLIN, ep_lt);
 	for (i = EP_LT; i <= EP_NEST; i++)
 		start(&w[i], &threads[i]);
-	settle(w, EP_LT, READ);
+	settle_waiters(w, EP_LT, READ);
 	printf("pollcount-waiters: pid %d; fds: /dev/pollcount %d, counter %d, epoll lt %d, excl %d, nest %d\n",
 	       getpid(), dev, counter, ep_lt, ep_excl, ep_nest);
 	for (i = 0; i < NR_WAITERS; i++)
