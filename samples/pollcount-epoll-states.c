@@ -318,7 +318,7 @@ int main(void)
 	printf("pollcount-epoll-states: pid %d, epoll set %d; counters", getpid(), ep);
 	for (i = 0; i < NR_COUNTERS; i++)
 		printf(" %s %d", item_name[i], counters[i]);
-	printf("\n");
+	printf("\npollcount-epoll-states: in gdb, at each marker: pollcount-eventpoll %d %d\n", getpid(), ep);
 
 	for (i = LT; i <= LATE; i++)
 		add(ep, i);
