@@ -201,6 +201,8 @@ int main(int argc, char **argv)
 				n, n > 0 ? ev.events : 0);
 			return 1;
 		}
+		if (!trace && i == 0)
+			printf("  write 1, epoll_wait: %d event, EPOLLIN\n", n);
 		phase_begin("epoll_wait again");
 		n = epoll_wait(ep, &ev, 1, 0);
 		if (n != (et ? 0 : 1)) {
@@ -208,6 +210,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pollcount-epoll-path: second epoll_wait gave %d events\n", n);
 			return 1;
 		}
+		/* The difference between the modes, which the trace shows in the kernel. */
+		if (!trace && i == 0)
+			printf("  epoll_wait again, before reading: %d event%s\n", n,
+			       et ? "s: edge-triggered, the item was not put back on the ready list"
+				  : ": level-triggered, the item went back on the ready list as it was delivered");
 
 read:
 		phase_begin("read");
