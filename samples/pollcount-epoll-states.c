@@ -231,6 +231,7 @@ static void scanning_and_scanned(void)
 
 struct sleeper {
 	const char *name;
+	char index;		/* what it writes to woke_pipe when it wakes */
 	int set;
 	pid_t tid;
 	int ret;
@@ -241,19 +242,18 @@ struct sleeper {
 static void *sleeper_thread(void *arg)
 {
 	struct sleeper *s = arg;
-	char one = 1;
 
 	prctl(PR_SET_NAME, s->name);
 	__atomic_store_n(&s->tid, gettid(), __ATOMIC_RELEASE);
 	s->ret = epoll_wait(s->set, &s->ev, 1, -1);
-	if (write(s->woke_pipe, &one, 1) != 1)
+	if (write(s->woke_pipe, &s->index, 1) != 1)
 		die("write pipe");
 	return NULL;
 }
 
 static void exclusive(void)
 {
-	struct sleeper s[2] = { { .name = "pcs-excl1" }, { .name = "pcs-excl2" } };
+	struct sleeper s[2] = { { .name = "pcs-excl1", .index = 0 }, { .name = "pcs-excl2", .index = 1 } };
 	pid_t *tids[2] = { &s[0].tid, &s[1].tid };
 	enum sleep_call calls[2] = { IN_EPOLL_WAIT, IN_EPOLL_WAIT };
 	pthread_t threads[2];
@@ -275,9 +275,9 @@ static void exclusive(void)
 	if (settle(tids, calls, 2))
 		die("the exclusive sleepers did not fall asleep");
 	signal_counter(EXCL);
-	if (read(woke[0], &byte, 1) != 1)
+	if (read(woke[0], &byte, 1) != 1 || (byte != 0 && byte != 1))
 		die("read pipe");
-	first = s[0].ret ? 0 : 1;
+	first = byte;
 	/* The other must sleep on: wait a moment to see that it does. */
 	pfd = (struct pollfd){ .fd = woke[0], .events = POLLIN };
 	expect(poll(&pfd, 1, 200) == 0, "one write woke one exclusive sleeper");
