@@ -301,10 +301,10 @@ gdb: kdir
 	@$(TOP)/scripts/gdb/gdb --kernel $(KDIR_NOW) --module $(KO) --port $(GDB_PORT) -- $(GDB_ARGS)
 
 # `make tour`: the demo, epoll's path in gdb, the epoll set's states drawn
-# at each step, the ftrace call graphs and a counter's waiters, from two
+# at each step, the ftrace call graphs and a counter's waiters, from four
 # VMs booted for it (scripts/tour/tour); it pauses between steps when run
-# from a terminal. `make tour-docs` writes the same as Documentation/tour.md,
-# so that the transcripts there are this run's.
+# from a terminal. `make tour-docs` writes the same as Documentation/tour.md
+# and rewrites the other docs' transcripts, only from a run that passed.
 TOUR_ARGS = --kernel $(KDIR_NOW) --module $(KO) --bin $(BIN) --out $(AOUT)/tour
 tour: all
 	@$(TOP)/scripts/tour/tour $(TOUR_ARGS)

@@ -28,15 +28,20 @@
  *                 the list when it was polled and found empty
  *   6 scanning    lt and et written; a thread's epoll_wait() copied lt out
  *                 and stalls copying et to a page that is not there yet
- *                 (userfaultfd), ep->mtx held and the scan active; late was
- *                 written meanwhile: it waits on ovflist, not rdllist
- *   7 scanned     the page supplied, that epoll_wait() returned lt and et
- *                 only; ep_done_scan() moved late to rdllist, and the next
- *                 epoll_wait() returns it
+ *                 (userfaultfd), ep->mtx held, ep->lock not, the scan
+ *                 active; late was written meanwhile: ep_poll_callback()
+ *                 chained it on ovflist, not rdllist
+ *   7 scanned     the page supplied, that epoll_wait() returned the two it
+ *                 had taken (lt, et); ep_done_scan() moved late from
+ *                 ovflist to the head of rdllist, so the next epoll_wait()
+ *                 returns late, then lt
  *   8 exclusive   two more sets, "excl1" and "excl2", watch one counter with
  *                 EPOLLIN|EPOLLEXCLUSIVE, a thread asleep in epoll_wait() on
- *                 each; one write woke exactly one: the other set's item is
- *                 not ready and its thread still sleeps
+ *                 each; one write woke exactly one: the wakeup stops at the
+ *                 first exclusive item whose set has a sleeper, so the
+ *                 other set's item is not even queued and its thread sleeps
+ *                 on (a set without a sleeper would not stop it: its item
+ *                 is queued and the walk goes on)
  *
  * A marker is ioctl(counter lt, PCS_MARK, step): not a pollcount ioctl
  * (ENOTTY), so pollcount's ioctl hook is where gdb stops.
@@ -150,17 +155,21 @@ static int returned(const struct epoll_event *ev, int n, const enum item *want, 
 struct scan {
 	struct epoll_event *events;	/* two slots; the second on a missing page */
 	int ret;
+	int done;			/* epoll_wait() has returned ret */
 	struct epoll_event got[2];
 };
 
 static void *scan_thread(void *arg)
 {
 	struct scan *s = arg;
+	int ret;
 
 	prctl(PR_SET_NAME, "pcs-scan");
-	s->ret = epoll_wait(ep, s->events, 2, -1);
-	if (s->ret > 0)
-		memcpy(s->got, s->events, s->ret * sizeof(*s->events));
+	ret = epoll_wait(ep, s->events, 2, -1);
+	if (ret > 0)
+		memcpy(s->got, s->events, ret * sizeof(*s->events));
+	s->ret = ret;
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -171,6 +180,7 @@ static void scanning_and_scanned(void)
 	struct uffdio_register reg = { 0 };
 	struct uffdio_zeropage zero = { 0 };
 	struct uffd_msg msg;
+	struct pollfd pfd;
 	struct epoll_event ev[4];
 	struct scan s = { 0 };
 	pthread_t thread;
@@ -201,7 +211,18 @@ static void scanning_and_scanned(void)
 	if (pthread_create(&thread, NULL, scan_thread, &s))
 		die("pthread_create");
 	/* The scanner's epoll_wait() faults storing et: it now sleeps in the
-	 * fault, holding ep->mtx, the ready list taken for the scan. */
+	 * fault, holding ep->mtx, the ready list taken for the scan. Should the
+	 * kernel not wait for us there (the store failing at once), the call
+	 * returns instead: say so rather than wait for the alarm. */
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	if (poll(&pfd, 1, 30 * 1000) != 1) {
+		if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE))
+			fprintf(stderr, "pollcount-epoll-states: epoll_wait() returned %d "
+				"without waiting in the fault\n", s.ret);
+		else
+			fprintf(stderr, "pollcount-epoll-states: no fault from epoll_wait() in 30 s\n");
+		exit(1);
+	}
 	if (read(uffd, &msg, sizeof(msg)) != sizeof(msg))
 		die("read userfaultfd");
 	expect(msg.event == UFFD_EVENT_PAGEFAULT && msg.arg.pagefault.address >= reg.range.start
@@ -215,11 +236,11 @@ static void scanning_and_scanned(void)
 		die("UFFDIO_ZEROPAGE");
 	pthread_join(thread, NULL);
 	expect(returned(s.got, s.ret, (enum item[]){ LT, ET }, 2),
-	       "that epoll_wait() returned lt and et, not late");
+	       "that epoll_wait() returned the two it had taken, lt and et");
 	mark(7, "scanned: late moved from ovflist to rdllist");
 	n = epoll_wait(ep, ev, 4, 0);
 	expect(returned(ev, n, (enum item[]){ LATE, LT }, 2),
-	       "the next epoll_wait() returns late (and lt, still ready)");
+	       "the next epoll_wait() returns late first (ovflist's items go to rdllist's head), then lt");
 	drain(LT);
 	drain(ET);
 	drain(LATE);
@@ -284,7 +305,9 @@ static void exclusive(void)
 	printf("pollcount-epoll-states:   %s woke\n", s[first].name);
 	mark(8, "exclusive: one sleeper woke, the other sleeps on");
 
-	signal_counter(EXCL);	/* now the other */
+	/* Now the other: the first set's item returns 0 from ep_poll_callback
+	 * (no sleeper on its set), so the walk goes on to the second's. */
+	signal_counter(EXCL);
 	for (i = 0; i < 2; i++)
 		pthread_join(threads[i], NULL);
 	expect(s[0].ret == 1 && s[1].ret == 1 && s[0].ev.data.u64 == item_data[EXCL]
@@ -302,7 +325,7 @@ int main(void)
 	struct epoll_event ev[8];
 	int dev, i, n;
 
-	alarm(300);	/* a bug here must not hang the VM until its own limit */
+	alarm(120);	/* a bug here must end the sample well before the VM's limit */
 	prctl(PR_SET_NAME, "pcs-main");
 	dev = open("/dev/pollcount", O_RDWR | O_CLOEXEC);
 	if (dev < 0)
