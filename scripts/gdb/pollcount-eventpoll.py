@@ -34,8 +34,6 @@ and asserts what the articles claim (Documentation/epoll-claims.md).
 """
 
 import os
-import shutil
-import subprocess
 import traceback
 
 import gdb
@@ -394,25 +392,16 @@ def judge_states(snaps):
 
 
 def report_states(path):
-    lines = ["TAP version 13"]
     snaps = states["snapshots"]
     if not snaps:
-        lines += ["1..1", "not ok 1 stopped_at_the_markers",
-                  f"# the ioctl hook was hit {states['hits']} time(s), never at a marker of {STATES_COMM}"]
-        for e in states["errors"]:
-            lines += [f"# {line}" for line in e.splitlines()]
+        lines = ["TAP version 13", "1..1", "not ok 1 stopped_at_the_markers",
+                 f"# the ioctl hook was hit {states['hits']} time(s), never at a marker of {STATES_COMM}"]
     else:
-        results = judge_states(snaps)
-        lines.append(f"1..{len(results)}")
-        for n, (name, ok, why) in enumerate(results, 1):
-            lines.append(f"{'ok' if ok else 'not ok'} {n} {name}")
-            if not ok:
-                lines += [f"# {w}" for w in why]
-        for e in states["errors"]:
-            lines += [f"# {line}" for line in e.splitlines()]
-    with open(path, "w", encoding="utf-8") as out:
-        out.write("\n".join(lines) + "\n")
-    # The drawings, one per step, beside the report: epoll-states-N-NAME.{dot,svg}.
+        lines = ktap_lines(judge_states(snaps))         # pollcount-waiters.py
+    for e in states["errors"]:
+        lines += [f"# {line}" for line in e.splitlines()]
+    write_report(path, lines, "pollcount-epoll-states-check")
+    # The drawings, one per step, beside the report: epoll-states-N-NAME.{dot,svg,txt}.
     base = os.path.dirname(path)
     for step, snap in sorted(snaps.items()):
         name = os.path.join(base, f"epoll-states-{step}-{STEPS.get(step, 'step')}")
@@ -420,29 +409,7 @@ def report_states(path):
         write_dot(name + ".dot", render_eventpoll_dot(snap["sets"], title))
         with open(name + ".txt", "w", encoding="utf-8") as out:
             out.write(snap["text"])
-        if shutil.which("dot"):
-            subprocess.run(["dot", "-Tsvg", name + ".dot", "-o", name + ".svg"], check=False)
-    failed = sum(line.startswith("not ok") for line in lines)
-    gdb.write(f"# pollcount-epoll-states-check: {failed} failed, KTAP in {path}\n")
+        render_svg(name + ".dot")
 
 
-class PollcountEpollStatesCheck(gdb.Command):
-    """The gdb check of make check: pollcount-epoll-states-check arm | report FILE."""
-
-    def __init__(self):
-        super().__init__("pollcount-epoll-states-check", gdb.COMMAND_USER)
-
-    def invoke(self, arg, from_tty):
-        words = gdb.string_to_argv(arg)
-        if words == ["arm"]:
-            hits = [m for m, d in module_functions() if d.endswith(IOCTL_HOOK)]  # pollcount-gdb.py
-            if len(hits) != 1:
-                raise gdb.GdbError(f"{len(hits)} functions match {IOCTL_HOOK}")
-            StatesMarker("'" + hits[0] + "'", internal=True)
-        elif len(words) == 2 and words[0] == "report":
-            report_states(words[1])
-        else:
-            raise gdb.GdbError("usage: pollcount-epoll-states-check arm | report FILE")
-
-
-PollcountEpollStatesCheck()
+MarkerCheck("pollcount-epoll-states-check", StatesMarker, report_states)   # pollcount-waiters.py

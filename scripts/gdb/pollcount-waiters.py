@@ -715,40 +715,62 @@ def judge(got):
 
 
 def report(path):
-    lines = ["TAP version 13"]
     got, error = check_state["walked"], check_state["error"]
     if got is None:
-        lines += ["1..1", "not ok 1 stopped_at_the_marker",
-                  f"# the ioctl hook was hit {check_state['hits']} time(s), never by {MARK_COMM}: "
-                  f"by {', '.join(check_state['seen']) or 'no task read'}"]
+        lines = ["TAP version 13", "1..1", "not ok 1 stopped_at_the_marker",
+                 f"# the ioctl hook was hit {check_state['hits']} time(s), never by {MARK_COMM}: "
+                 f"by {', '.join(check_state['seen']) or 'no task read'}"]
         lines += [f"# {line}" for line in (error or "").splitlines()]
     else:
-        results = judge(got)
-        lines.append(f"1..{len(results)}")
-        for n, (name, ok, why) in enumerate(results, 1):
-            lines.append(f"{'ok' if ok else 'not ok'} {n} {name}")
-            if not ok:
-                lines += [f"# {w}" for w in why]
-        lines += [f"# {line}" for line in got["text"].splitlines()]
-    with open(path, "w", encoding="utf-8") as out:
-        out.write("\n".join(lines) + "\n")
+        lines = ktap_lines(judge(got)) + [f"# {line}" for line in got["text"].splitlines()]
+    write_report(path, lines, "pollcount-waiters-check")
     # The walk's picture beside the report (Documentation/gdb.md shows one).
     if got is not None and got.get("dot"):
         base = os.path.splitext(path)[0]
         with open(base + ".dot", "w", encoding="utf-8") as out:
             out.write(got["dot"])
-        if shutil.which("dot"):
-            subprocess.run(["dot", "-Tsvg", base + ".dot", "-o", base + ".svg"], check=False)
-    # Not the KTAP itself: gdb's output is the epoll-path suite's.
+        render_svg(base + ".dot")
+
+
+# --- what the samples' gdb checks share -------------------------------------
+#
+# A sample stops at a marker (an unknown ioctl on a pollcount file, ENOTTY);
+# `NAME arm` breaks on pollcount's ioctl hook with a Breakpoint class whose
+# stop() snapshots what it needs and goes on; `NAME report FILE` judges the
+# snapshots and writes KTAP (pollcount-eventpoll.py's check is the other).
+
+def ktap_lines(results):
+    """KTAP for [(name, ok, diagnostics)]: the diagnostics under a failure."""
+    lines = ["TAP version 13", f"1..{len(results)}"]
+    for n, (name, ok, why) in enumerate(results, 1):
+        lines.append(f"{'ok' if ok else 'not ok'} {n} {name}")
+        if not ok:
+            lines += [f"# {w}" for w in why]
+    return lines
+
+
+def write_report(path, lines, check):
+    """The KTAP to PATH; on gdb's output only a count (gdb's own output is
+    the epoll-path suite's KTAP)."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
     failed = sum(line.startswith("not ok") for line in lines)
-    gdb.write(f"# pollcount-waiters-check: {failed} failed, KTAP in {path}\n")
+    gdb.write(f"# {check}: {failed} failed, KTAP in {path}\n")
 
 
-class PollcountWaitersCheck(gdb.Command):
-    """The gdb check of make check: pollcount-waiters-check arm | report FILE."""
+def render_svg(dot_path):
+    """DOT_PATH drawn beside it as .svg, when graphviz is there."""
+    if shutil.which("dot"):
+        subprocess.run(["dot", "-Tsvg", dot_path, "-o", os.path.splitext(dot_path)[0] + ".svg"],
+                       check=False)
 
-    def __init__(self):
-        super().__init__("pollcount-waiters-check", gdb.COMMAND_USER)
+
+class MarkerCheck(gdb.Command):
+    """The gdb check of make check: NAME arm | report FILE."""
+
+    def __init__(self, name, marker, report_to):
+        super().__init__(name, gdb.COMMAND_USER)
+        self.name, self.marker, self.report_to = name, marker, report_to
 
     def invoke(self, arg, from_tty):
         words = gdb.string_to_argv(arg)
@@ -756,11 +778,11 @@ class PollcountWaitersCheck(gdb.Command):
             hits = [m for m, d in module_functions() if d.endswith(IOCTL_HOOK)]  # pollcount-gdb.py
             if len(hits) != 1:
                 raise gdb.GdbError(f"{len(hits)} functions match {IOCTL_HOOK}")
-            MarkerBreakpoint("'" + hits[0] + "'", internal=True)
+            self.marker("'" + hits[0] + "'", internal=True)
         elif len(words) == 2 and words[0] == "report":
-            report(words[1])
+            self.report_to(words[1])
         else:
-            raise gdb.GdbError("usage: pollcount-waiters-check arm | report FILE")
+            raise gdb.GdbError(f"usage: {self.name} arm | report FILE")
 
 
-PollcountWaitersCheck()
+MarkerCheck("pollcount-waiters-check", MarkerBreakpoint, report)
