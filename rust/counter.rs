@@ -5,7 +5,7 @@
 //! A [`Counter`] is what one pollcount file holds. The caller (the file
 //! plumbing in `pollcount_main.rs`) keeps it under its wait queue's lock, calls
 //! [`Counter::read`] and [`Counter::write`], and wakes the wait queue with the
-//! [`Events`] each successful call returns. Every rule of `fs/eventfd.c` and
+//! poll events each successful call returns. Every rule of `fs/eventfd.c` and
 //! of the mailbox lives here, so KUnit can check each transition directly.
 //!
 //! Two modes:
@@ -18,58 +18,23 @@
 //!   non-zero value into an empty slot, a read empties a full one; each blocks
 //!   otherwise.
 
-use kernel::bindings;
+use crate::kernel_ext::poll::{PollFlag, PollFlags};
 
 /// The largest count writes can reach: `0xfffffffffffffffe`, as in eventfd.
 pub(crate) const COUNT_MAX: u64 = u64::MAX - 1;
 
 /// A count no write can produce (only an initial count can be set to it):
-/// poll reports [`Events::ERR`] for it, as eventfd does.
+/// poll reports `EPOLLERR` for it, as eventfd does.
 pub(crate) const COUNT_OVERFLOW: u64 = u64::MAX;
 
-/// A set of poll events, with the uapi's values (`POLL*` from the kernel's
-/// bindings, equal to `<uapi/linux/eventpoll.h>`'s `EPOLL*`).
-///
-/// Used both as the mask `poll` returns and as the key a wakeup carries, so
-/// that `ep_poll_callback` can skip waiters that did not ask for them.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Events(u32);
-
-impl Events {
-    /// No event.
-    pub(crate) const NONE: Events = Events(0);
-    /// `EPOLLIN`.
-    pub(crate) const IN: Events = Events(bindings::POLLIN);
-    /// `EPOLLOUT`.
-    pub(crate) const OUT: Events = Events(bindings::POLLOUT);
-    /// `EPOLLERR`.
-    pub(crate) const ERR: Events = Events(bindings::POLLERR);
-    /// `EPOLLRDNORM`.
-    pub(crate) const RDNORM: Events = Events(bindings::POLLRDNORM);
-    /// `EPOLLWRNORM`.
-    pub(crate) const WRNORM: Events = Events(bindings::POLLWRNORM);
-    /// A read would not block.
-    pub(crate) const READABLE: Events = Events(Self::IN.0 | Self::RDNORM.0);
-    /// A write of 1 would not block.
-    pub(crate) const WRITABLE: Events = Events(Self::OUT.0 | Self::WRNORM.0);
-
-    /// The raw bits, as `__poll_t`.
-    pub(crate) const fn bits(self) -> u32 {
-        self.0
-    }
-
-    /// Whether every event of `other` is in `self`.
-    pub(crate) const fn contains(self, other: Events) -> bool {
-        self.0 & other.0 == other.0
-    }
+/// A read would not block: `EPOLLIN | EPOLLRDNORM`.
+pub(crate) fn readable() -> PollFlags {
+    PollFlag::In | PollFlag::RdNorm
 }
 
-impl core::ops::BitOr for Events {
-    type Output = Events;
-
-    fn bitor(self, other: Events) -> Events {
-        Events(self.0 | other.0)
-    }
+/// A write of 1 would not block: `EPOLLOUT | EPOLLWRNORM`.
+pub(crate) fn writable() -> PollFlags {
+    PollFlag::Out | PollFlag::WrNorm
 }
 
 /// How a counter behaves.
@@ -139,10 +104,10 @@ impl Counter {
     ///
     /// On success returns the value and the events that became true, which
     /// the caller wakes waiters with: room to write.
-    pub(crate) fn read(&mut self) -> Result<(u64, Events), Refused> {
+    pub(crate) fn read(&mut self) -> Result<(u64, PollFlags), Refused> {
         let value = self.next_read().ok_or(Refused::WouldBlock)?;
         self.count -= value;
-        Ok((value, Events::WRITABLE))
+        Ok((value, writable()))
     }
 
     /// Whether `value` can ever be written, whatever the state: the checks
@@ -159,7 +124,7 @@ impl Counter {
     /// On success returns the events that became true: something to read.
     /// Like eventfd, a counter wakes readers on every write, even of 0, so
     /// edge-triggered epoll reports each write.
-    pub(crate) fn write(&mut self, value: u64) -> Result<Events, Refused> {
+    pub(crate) fn write(&mut self, value: u64) -> Result<PollFlags, Refused> {
         self.check_value(value)?;
         match self.mode {
             // eventfd's test, `ULLONG_MAX - count > value`, as a checked
@@ -172,25 +137,33 @@ impl Counter {
             Mode::Mailbox if self.count == 0 => self.count = value,
             Mode::Mailbox => return Err(Refused::WouldBlock),
         }
-        Ok(Events::READABLE)
+        Ok(readable())
     }
 
-    /// What `poll` reports: readable when a read would not block, writable
-    /// when a write of 1 would not block, `ERR` at [`COUNT_OVERFLOW`].
-    pub(crate) fn events(&self) -> Events {
-        let mut events = Events::NONE;
-        if self.count != 0 {
-            events = events | Events::READABLE;
+    /// What `poll` reports now.
+    pub(crate) fn events(&self) -> PollFlags {
+        self.mode.events(self.count)
+    }
+}
+
+impl Mode {
+    /// What `poll` reports for a counter of this mode at `count`: readable when a read would
+    /// not block, writable when a write of 1 would not, `EPOLLERR` at [`COUNT_OVERFLOW`]. A
+    /// function of the count alone, so `poll` can report it from a count read without the lock.
+    pub(crate) fn events(self, count: u64) -> PollFlags {
+        let mut events = PollFlags::empty();
+        if count != 0 {
+            events |= readable();
         }
-        let writable = match self.mode {
-            Mode::Counter { .. } => self.count < COUNT_MAX,
-            Mode::Mailbox => self.count == 0,
+        let can_write = match self {
+            Mode::Counter { .. } => count < COUNT_MAX,
+            Mode::Mailbox => count == 0,
         };
-        if writable {
-            events = events | Events::WRITABLE;
+        if can_write {
+            events |= writable();
         }
-        if self.count == COUNT_OVERFLOW {
-            events = events | Events::ERR;
+        if count == COUNT_OVERFLOW {
+            events |= PollFlag::Err;
         }
         events
     }
@@ -212,10 +185,10 @@ mod tests {
     fn counter_read_takes_all_and_resets() {
         let mut c = counter(COUNTER, 0);
         assert_eq!(c.read(), Err(Refused::WouldBlock));
-        assert_eq!(c.write(3), Ok(Events::READABLE));
-        assert_eq!(c.write(4), Ok(Events::READABLE));
+        assert_eq!(c.write(3), Ok(readable()));
+        assert_eq!(c.write(4), Ok(readable()));
         assert_eq!(c.count(), 7);
-        assert_eq!(c.read(), Ok((7, Events::WRITABLE)));
+        assert_eq!(c.read(), Ok((7, writable())));
         assert_eq!(c.count(), 0);
         assert_eq!(c.read(), Err(Refused::WouldBlock));
     }
@@ -223,7 +196,7 @@ mod tests {
     #[test]
     fn counter_write_zero_succeeds_and_wakes() {
         let mut c = counter(COUNTER, 0);
-        assert_eq!(c.write(0), Ok(Events::READABLE));
+        assert_eq!(c.write(0), Ok(readable()));
         assert_eq!(c.count(), 0);
         assert_eq!(c.next_read(), None);
     }
@@ -238,38 +211,38 @@ mod tests {
     #[test]
     fn counter_overflow_edge() {
         let mut c = counter(COUNTER, 0);
-        assert_eq!(c.write(COUNT_MAX), Ok(Events::READABLE));
+        assert_eq!(c.write(COUNT_MAX), Ok(readable()));
         assert_eq!(c.count(), 0xffff_ffff_ffff_fffe);
         assert_eq!(c.write(1), Err(Refused::WouldBlock));
-        assert_eq!(c.write(0), Ok(Events::READABLE));
-        assert_eq!(c.events(), Events::READABLE);
+        assert_eq!(c.write(0), Ok(readable()));
+        assert_eq!(c.events(), readable());
 
         let mut c = counter(COUNTER, COUNT_MAX - 1);
         assert_eq!(c.write(2), Err(Refused::WouldBlock));
-        assert_eq!(c.write(1), Ok(Events::READABLE));
+        assert_eq!(c.write(1), Ok(readable()));
         assert_eq!(c.count(), COUNT_MAX);
-        assert_eq!(c.read(), Ok((COUNT_MAX, Events::WRITABLE)));
-        assert_eq!(c.write(COUNT_MAX), Ok(Events::READABLE));
+        assert_eq!(c.read(), Ok((COUNT_MAX, writable())));
+        assert_eq!(c.write(COUNT_MAX), Ok(readable()));
     }
 
     #[test]
     fn counter_overflow_state_reports_err_and_blocks_writes() {
         let mut c = counter(COUNTER, COUNT_OVERFLOW);
-        assert_eq!(c.events(), Events::READABLE | Events::ERR);
+        assert_eq!(c.events(), readable() | PollFlag::Err);
         assert_eq!(c.write(0), Err(Refused::WouldBlock));
-        assert_eq!(c.read(), Ok((COUNT_OVERFLOW, Events::WRITABLE)));
-        assert_eq!(c.events(), Events::WRITABLE);
+        assert_eq!(c.read(), Ok((COUNT_OVERFLOW, writable())));
+        assert_eq!(c.events(), writable());
     }
 
     #[test]
     fn semaphore_reads_one_at_a_time() {
         let mut c = counter(SEMAPHORE, 3);
-        assert_eq!(c.read(), Ok((1, Events::WRITABLE)));
-        assert_eq!(c.read(), Ok((1, Events::WRITABLE)));
+        assert_eq!(c.read(), Ok((1, writable())));
+        assert_eq!(c.read(), Ok((1, writable())));
         assert_eq!(c.count(), 1);
-        assert_eq!(c.read(), Ok((1, Events::WRITABLE)));
+        assert_eq!(c.read(), Ok((1, writable())));
         assert_eq!(c.read(), Err(Refused::WouldBlock));
-        assert_eq!(c.write(2), Ok(Events::READABLE));
+        assert_eq!(c.write(2), Ok(readable()));
         assert_eq!(c.count(), 2);
     }
 
@@ -277,12 +250,12 @@ mod tests {
     fn mailbox_holds_one_value() {
         let mut c = counter(Mode::Mailbox, 0);
         assert_eq!(c.read(), Err(Refused::WouldBlock));
-        assert_eq!(c.write(42), Ok(Events::READABLE));
+        assert_eq!(c.write(42), Ok(readable()));
         assert_eq!(c.write(7), Err(Refused::WouldBlock));
         assert_eq!(c.count(), 42);
-        assert_eq!(c.read(), Ok((42, Events::WRITABLE)));
+        assert_eq!(c.read(), Ok((42, writable())));
         assert_eq!(c.read(), Err(Refused::WouldBlock));
-        assert_eq!(c.write(7), Ok(Events::READABLE));
+        assert_eq!(c.write(7), Ok(readable()));
     }
 
     #[test]
@@ -292,7 +265,7 @@ mod tests {
         assert_eq!(c.write(u64::MAX), Err(Refused::Invalid));
         assert_eq!(c.count(), 0);
         // Invalid even when full: validity does not depend on the state.
-        assert_eq!(c.write(1), Ok(Events::READABLE));
+        assert_eq!(c.write(1), Ok(readable()));
         assert_eq!(c.write(0), Err(Refused::Invalid));
         assert_eq!(c.write(COUNT_MAX), Err(Refused::WouldBlock));
         assert_eq!(
@@ -308,23 +281,20 @@ mod tests {
 
     #[test]
     fn events_in_each_state() {
-        assert_eq!(counter(COUNTER, 0).events(), Events::WRITABLE);
-        assert_eq!(
-            counter(COUNTER, 1).events(),
-            Events::READABLE | Events::WRITABLE
-        );
+        assert_eq!(counter(COUNTER, 0).events(), writable());
+        assert_eq!(counter(COUNTER, 1).events(), readable() | writable());
         assert_eq!(
             counter(COUNTER, COUNT_MAX - 1).events(),
-            Events::READABLE | Events::WRITABLE
+            readable() | writable()
         );
-        assert_eq!(counter(COUNTER, COUNT_MAX).events(), Events::READABLE);
-        assert_eq!(counter(Mode::Mailbox, 0).events(), Events::WRITABLE);
-        assert_eq!(counter(Mode::Mailbox, 9).events(), Events::READABLE);
-        assert_eq!(counter(Mode::Mailbox, COUNT_MAX).events(), Events::READABLE);
+        assert_eq!(counter(COUNTER, COUNT_MAX).events(), readable());
+        assert_eq!(counter(Mode::Mailbox, 0).events(), writable());
+        assert_eq!(counter(Mode::Mailbox, 9).events(), readable());
+        assert_eq!(counter(Mode::Mailbox, COUNT_MAX).events(), readable());
         // What a poll caller tests for: readable and writable are disjoint.
-        assert!(counter(COUNTER, 1).events().contains(Events::IN));
-        assert!(!counter(Mode::Mailbox, 9).events().contains(Events::OUT));
-        assert!(!counter(Mode::Mailbox, 0).events().contains(Events::IN));
+        assert!(counter(COUNTER, 1).events().contains(PollFlag::In));
+        assert!(!counter(Mode::Mailbox, 9).events().contains(PollFlag::Out));
+        assert!(!counter(Mode::Mailbox, 0).events().contains(PollFlag::In));
     }
 
     #[test]
@@ -359,8 +329,8 @@ mod tests {
         assert_eq!(counter(COUNTER, 0).check_value(0), Ok(()));
         // A semaphore keeps its mode through reads and writes.
         let mut c = counter(SEMAPHORE, 2);
-        assert_eq!(c.write(1), Ok(Events::READABLE));
-        assert_eq!(c.read(), Ok((1, Events::WRITABLE)));
+        assert_eq!(c.write(1), Ok(readable()));
+        assert_eq!(c.read(), Ok((1, writable())));
         assert_eq!(c.mode(), SEMAPHORE);
         assert_eq!(c.count(), 2);
     }

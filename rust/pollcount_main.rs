@@ -46,16 +46,16 @@
 //! ```
 //!
 //! Structure: `counter.rs` holds the rules (plain Rust, KUnit-tested);
-//! `kernel_ext/` is the only code that talks to C (file operations, the wait
-//! queue); this file joins them: the file's syscalls in terms of the rules.
+//! `kernel_ext/` is the only code that talks to C (file operations, and the
+//! wait queue API the series in `patches/` adds to the kernel crate); this
+//! file joins them: the file's syscalls in terms of the rules.
 
 mod counter;
 mod kernel_ext;
 
-use counter::{Counter, Events, Mode, Refused};
+use counter::{Counter, Mode, Refused};
 use kernel::{
-    bindings,
-    fs::{File, LocalFile},
+    fs::{File, Kiocb},
     ioctl::_IOW,
     iov::IovIterDest,
     prelude::*,
@@ -65,11 +65,11 @@ use kernel::{
     uaccess::{UserPtr, UserSlice},
 };
 use kernel_ext::{
+    bindings,
     file_ops::{
-        get_user_u64, install_anon_file, IovIterDestExt, KiocbExt, MiscRegistration, PollFile,
-        PollKiocb,
+        get_user_u64, install_anon_file, IovIterDestExt, KiocbExt, MiscDeviceRegistration, PollFile,
     },
-    wait_queue::{PollState, WaitQueue},
+    poll::{PollFlags, PollTable, WaitQueue, WaitQueueGuard},
 };
 
 module! {
@@ -117,13 +117,13 @@ static LIVE_COUNTERS: Atomic<u64> = Atomic::new(0);
 #[pin_data(PinnedDrop)]
 struct PollcountModule {
     #[pin]
-    misc: MiscRegistration<Pollcount>,
+    misc: MiscDeviceRegistration<Pollcount>,
 }
 
 impl kernel::InPlaceModule for PollcountModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            misc <- MiscRegistration::register(c"pollcount", 0o666),
+            misc <- MiscDeviceRegistration::register(c"pollcount", 0o666),
         })
         .pin_chain(|this| {
             pr_info!(
@@ -147,19 +147,27 @@ impl PinnedDrop for PollcountModule {
     }
 }
 
-/// One pollcount file's data: its counter, under its wait queue's lock.
+/// One pollcount file's data: its counter, under its wait queue's lock, as
+/// eventfd's count is under `ctx->wqh.lock`.
 #[pin_data(PinnedDrop)]
 struct Pollcount {
     #[pin]
     counter: WaitQueue<Counter>,
+    /// The count as of the last change, for `poll`, which reads it without
+    /// the lock as eventfd reads its count (see `poll`).
+    count: Atomic<u64>,
+    mode: Mode,
     id: u64,
 }
 
 impl Pollcount {
     fn new(counter: Counter) -> Result<Pin<KBox<Self>>> {
+        let (count, mode) = (counter.count(), counter.mode());
         let this = KBox::pin_init(
             pin_init!(Self {
                 counter <- WaitQueue::new(counter, c"pollcount", static_lock_class!()),
+                count: Atomic::new(count),
+                mode,
                 id: NEXT_ID.fetch_add(1, Relaxed),
             }),
             // Userspace makes as many as it likes: charge them to its
@@ -195,12 +203,48 @@ impl Pollcount {
             (false, semaphore) => Mode::Counter { semaphore },
         };
         let counter = Counter::new(mode, count).map_err(|_| EINVAL)?;
-        let fd = install_anon_file(
+        let fd = install_anon_file::<Pollcount>(
             c"[pollcount]",
             Pollcount::new(counter)?,
             flags & (POLLCOUNT_NONBLOCK | POLLCOUNT_CLOEXEC),
         )?;
         Ok(fd as isize)
+    }
+
+    /// Runs `attempt` under the counter's lock until it returns `Some`,
+    /// sleeping on the queue in between: eventfd's
+    /// `wait_event_interruptible_locked_irq()`. `EAGAIN` instead of a sleep
+    /// when `nonblocking()` (asked only then), `ERESTARTSYS` when a signal
+    /// comes first (the syscall restarts or fails with `EINTR`, as
+    /// `SA_RESTART` decides). `attempt` changes nothing when it returns
+    /// `None`, so an interrupted wait loses nothing.
+    fn lock_until<R>(
+        &self,
+        nonblocking: impl FnOnce() -> bool,
+        mut attempt: impl FnMut(&mut WaitQueueGuard<'_, Counter>) -> Option<R>,
+    ) -> Result<R> {
+        let mut counter = self.counter.lock();
+        if let Some(done) = attempt(&mut counter) {
+            return Ok(done);
+        }
+        if nonblocking() {
+            return Err(EAGAIN);
+        }
+        loop {
+            counter.wait_interruptible()?;
+            if let Some(done) = attempt(&mut counter) {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// After a change, under the lock: publishes the count for `poll`, then
+    /// wakes the waiters for `events` (`wake_up_locked_poll()`). A woken
+    /// epoll_wait() or poll() calls `poll` before the lock is released, and
+    /// must find the change that woke it.
+    fn changed(&self, counter: &WaitQueueGuard<'_, Counter>, events: PollFlags) {
+        self.count.store(counter.count(), Relaxed);
+        counter.wake_up(events);
     }
 
     /// eventfd's read: `EINVAL` for a buffer shorter than 8 bytes in all
@@ -224,29 +268,24 @@ impl Pollcount {
         }
         // A read that may not wait, of a counter with nothing to read, fails
         // without taking the lock: edge-triggered event loops end each drain
-        // with one, and io_uring tries one before it arms poll for a read
-        // that will wait. The events `poll` reads tell, and the answer is as
-        // good as the lock's: they are published with every change, so this
-        // thread sees its own last write, and another thread's write if
-        // anything ordered it before this read (a wakeup, or userspace's own
-        // synchronisation); a write nothing ordered comes after this read.
-        // A caller that then waits for readability (io_uring's poll) queues
-        // its entry under the lock and polls again, as `WaitQueue::poll`
-        // argues, so no wakeup is missed.
-        if self.counter.published_events() & Events::READABLE.bits() == 0 && nonblocking() {
+        // with one, and io_uring tries one before it arms poll. The count
+        // `poll` reads tells, as good as the lock's answer (see `poll`): this
+        // thread sees its own last change, and another thread's if anything
+        // ordered it before this read; a change nothing ordered comes after.
+        if self.count.load(Relaxed) == 0 && nonblocking() {
             return Err(EAGAIN);
         }
         let mut faulted_in = false;
         loop {
             let mut attempts = 0;
-            let delivered = self.counter.lock_until(&nonblocking, |counter| {
+            let delivered = self.lock_until(&nonblocking, |counter| {
                 attempts += 1;
                 let value = counter.next_read()?;
                 if !dest.put_u64_nofault(value) {
                     return Some(false);
                 }
                 if let Ok((_, woken)) = counter.read() {
-                    counter.wake_up_poll(woken.bits());
+                    self.changed(counter, woken);
                 }
                 Some(true)
             })?;
@@ -258,12 +297,12 @@ impl Pollcount {
             // still refuse (a shadow-stack page, an MTE tag mismatch,
             // fail_usercopy), and retrying the latter would never end: a
             // store that fails right after a fault-in ends the read with
-            // `EFAULT`, as eventfd's failed copy does, the value kept. A try that slept first (another
-            // reader took the value meanwhile) may find the page gone again
-            // (reclaim, migration, a fork's write protection), and faults it
-            // in anew: each sleep needs a write to end it, so this is no
-            // spin. No signal check either: a ready counter's value is never
-            // answered with `EINTR`.
+            // `EFAULT`, as eventfd's failed copy does, the value kept. A try
+            // that slept first (another reader took the value meanwhile) may
+            // find the page gone again (reclaim, migration, a fork's write
+            // protection), and faults it in anew: each sleep needs a write to
+            // end it, so this is no spin. No signal check either: a ready
+            // counter's value is never answered with `EINTR`.
             if faulted_in && attempts == 1 {
                 return Err(EFAULT);
             }
@@ -280,54 +319,44 @@ impl PinnedDrop for Pollcount {
     }
 }
 
-/// What `poll` reports for a counter (read without its lock: see
-/// `WaitQueue::poll`).
-impl PollState for Counter {
-    fn poll_events(&self) -> u32 {
-        self.events().bits()
-    }
-}
-
-fn nonblocking(file: &LocalFile) -> bool {
+fn nonblocking(file: &File) -> bool {
     file.flags() & bindings::O_NONBLOCK != 0
 }
 
 #[vtable]
 impl PollFile for Pollcount {
-    type State = Counter;
+    type Ptr = Pin<KBox<Self>>;
 
-    fn open() -> Result<Pin<KBox<Self>>> {
+    // eventfd's files: no pread/pwrite (`ESPIPE`), `lseek` a no-op, and
+    // `FMODE_NOWAIT`, so that `RWF_NOWAIT`, io_uring and aio may ask a read
+    // not to block instead of punting it to a worker thread.
+    const FMODE_CLEAR: bindings::fmode_t = bindings::FMODE_PREAD | bindings::FMODE_PWRITE;
+    const FMODE_SET: bindings::fmode_t = bindings::FMODE_NOWAIT;
+    const NOOP_LLSEEK: bool = true;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
         let counter = Counter::new(Mode::Counter { semaphore: false }, 0).map_err(|_| EINVAL)?;
         Pollcount::new(counter)
     }
 
-    fn wait_queue(&self) -> &WaitQueue<Counter> {
-        &self.counter
-    }
-
-    /// Every read (`read`, `readv`, `preadv2`, io_uring, aio,
-    /// `kernel_read()`): [`Pollcount::read_value`], nonblocking also for
+    /// Every read: [`Pollcount::read_value`], nonblocking also for
     /// `IOCB_NOWAIT`.
-    // `#[inline]`, as `write`: otherwise the trampoline calls this, and
-    // the `Result` comes back through memory, on every read.
-    #[inline]
-    fn read_iter(kiocb: PollKiocb<'_, Self>, dest: &mut IovIterDest<'_>) -> Result<usize> {
+    fn read_iter(kiocb: Kiocb<'_, Pin<KBox<Self>>>, dest: &mut IovIterDest<'_>) -> Result<usize> {
         kiocb.file().read_value(|| kiocb.nonblocking(), dest)
     }
 
     /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`
     /// for a value no write may carry, then wait (or `EAGAIN`) for room.
-    #[inline]
-    fn write(&self, file: &LocalFile, buf: UserPtr, len: usize) -> Result<usize> {
+    fn write(this: Pin<&Self>, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
         if len != VALUE_SIZE {
             return Err(EINVAL);
         }
         let value = get_user_u64(buf)?;
-        self.counter.lock_until(
+        this.lock_until(
             || nonblocking(file),
             |counter| match counter.write(value) {
                 Ok(woken) => {
-                    counter.wake_up_poll(woken.bits());
+                    this.changed(counter, woken);
                     Some(Ok(VALUE_SIZE))
                 }
                 Err(Refused::Invalid) => Some(Err(EINVAL)),
@@ -336,19 +365,39 @@ impl PollFile for Pollcount {
         )?
     }
 
-    fn ioctl(&self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    /// Queues the caller on the counter's wait queue (select, poll, an epoll
+    /// item through `ep_ptable_queue_proc()`, io_uring, aio), then reports
+    /// the events of the count, read without the lock, as eventfd_poll()
+    /// reads its count. It cannot miss a wakeup, for eventfd's reasons:
+    ///
+    /// A caller that will sleep passed a table whose queueing function took
+    /// the queue's lock to add its entry. A change stores the count under
+    /// the same lock, before its wakeup (`changed`): either its critical
+    /// section came first, and the lock handed over the stored count before
+    /// the load below (acquire after release), or it came after, and its
+    /// wakeup finds the entry queued and wakes the caller, who polls again.
+    /// (`poll_wait()`'s full barrier orders the load after the queueing.)
+    ///
+    /// A caller that will not sleep (epoll re-checking an item it has
+    /// queued, a poll with timeout 0) may load a count about to change: the
+    /// change's wakeup then reaches its entry and it looks again, or it
+    /// asked for a snapshot only. Either way the lock would buy nothing but
+    /// a round trip per poll, which epoll_wait pays per ready item.
+    fn poll(this: Pin<&Self>, file: &File, table: &PollTable<'_>) -> PollFlags {
+        table.register_queue(file, &this.counter);
+        this.mode.events(this.count.load(Relaxed))
+    }
+
+    fn ioctl(_this: Pin<&Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             POLLCOUNT_IOC_CREATE => Pollcount::create(arg),
             _ => Err(ENOTTY),
         }
     }
 
-    fn show_fdinfo(&self, m: &SeqFile, _file: &File) {
-        let (count, mode) = {
-            let counter = self.counter.lock();
-            (counter.count(), counter.mode())
-        };
-        let (semaphore, mode) = match mode {
+    fn show_fdinfo(this: Pin<&Self>, m: &SeqFile, _file: &File) {
+        let count = this.counter.lock().count();
+        let (semaphore, mode) = match this.mode {
             Mode::Counter { semaphore } => (semaphore, "counter"),
             Mode::Mailbox => (false, "mailbox"),
         };
@@ -356,7 +405,7 @@ impl PollFile for Pollcount {
             m,
             "pollcount-count: {:16x}\npollcount-id: {}\npollcount-semaphore: {}\npollcount-mode: {}\n",
             count,
-            self.id,
+            this.id,
             u8::from(semaphore),
             mode
         );

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C helpers for pollcount's C layer, rust/kernel_ext/: see helpers.h. No logic lives here,
- * only what Rust cannot spell: inline functions and macros.
+ * kernel_ext's C helpers: see helpers.h. No logic lives here, only what Rust
+ * cannot spell: inline functions and macros.
  */
-#include <linux/anon_inodes.h>
 #include <linux/iov_iter.h>
 #include <linux/lockdep.h>
 #include <linux/uaccess.h>
@@ -11,11 +10,9 @@
 #include "helpers.h"
 
 /*
- * The counter's lock is taken with interrupts disabled, as eventfd takes
- * it: aio's poll takes a file's wait queue lock under its hardirq-safe
- * ctx_lock, so lockdep requires the lock to be irq-safe everywhere. Every
- * caller runs in a syscall, with interrupts enabled (asserted: a caller with
- * them off would have them turned on by the unlock).
+ * For WaitQueue (poll.rs), on a kernel without the series, which adds the
+ * same helpers to rust/helpers/. The caller has interrupts enabled
+ * (asserted: one with them off would have them turned on by the unlock).
  */
 void pollcount_spin_lock_irq(spinlock_t *lock)
 {
@@ -26,6 +23,11 @@ void pollcount_spin_lock_irq(spinlock_t *lock)
 void pollcount_spin_unlock_irq(spinlock_t *lock)
 {
 	spin_unlock_irq(lock);
+}
+
+bool pollcount_waitqueue_active(struct wait_queue_head *wq_head)
+{
+	return waitqueue_active(wq_head);
 }
 
 /*
@@ -187,34 +189,3 @@ bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter)
 	pagefault_enable();
 	return copied == sizeof(value);
 }
-
-/*
- * IOCB_NOWAIT is `(__force int) RWF_NOWAIT`, a cast bindgen cannot
- * evaluate, so file_ops.rs spells its value (RWF_NOWAIT is uapi) and
- * tests ki_flags itself instead of calling here; this holds it to C's.
- */
-static_assert(IOCB_NOWAIT == 8, "file_ops.rs: IOCB_NOWAIT");
-
-/*
- * The f_mode of an eventfd file, for a file opened from /dev/pollcount:
- * no pread/pwrite (ESPIPE; lseek stays a no-op through noop_llseek), and
- * FMODE_NOWAIT, which lets RWF_NOWAIT, io_uring and aio ask a read not to
- * block (IOCB_NOWAIT) instead of punting it to a worker thread.
- */
-void pollcount_file_mode_like_eventfd(struct file *file)
-{
-	file->f_mode &= ~(FMODE_PREAD | FMODE_PWRITE);
-	file->f_mode |= FMODE_NOWAIT;
-}
-
-/*
- * anon_inode_getfile_fmode() is not in the kernel crate's bindings, so
- * c_helpers.rs declares it, with FMODE_NOWAIT (a __force cast bindgen
- * cannot evaluate) spelled in file_ops.rs. These hold both declarations
- * to C's.
- */
-static_assert(__same_type(&anon_inode_getfile_fmode,
-			  struct file *(*)(const char *, const struct file_operations *,
-					   void *, int, fmode_t)),
-	      "c_helpers.rs: anon_inode_getfile_fmode");
-static_assert((__force unsigned int)FMODE_NOWAIT == 1u << 27, "file_ops.rs: FMODE_NOWAIT");

@@ -1,21 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What pollcount adds to the kernel crate, and the one layer of pollcount
-//! that talks to C: each piece is written as it would be upstreamed, safe
-//! abstractions over `unsafe` callbacks. All of pollcount's `unsafe` lives
-//! under this directory, each block with its `// SAFETY:` argument; the
-//! rest of the module is safe Rust (`make lint` checks that).
+//! The one layer of pollcount that talks to C. All of pollcount's `unsafe`
+//! lives under this directory, each block with its `// SAFETY:` argument;
+//! the rest of the module is safe Rust (`make lint` checks that).
 //!
-//! * [`wait_queue`]: a wait queue whose spinlock guards a value, with keyed
-//!   wakeups and eventfd's locked wait, as in `fs/eventfd.c`.
-//! * [`file_ops`]: the `file_operations` vtable (with `poll`, which the
-//!   kernel crate's `MiscDevice` lacks, and `read_iter`), the misc device
-//!   registration, anonymous files installed in new fds, and what a
-//!   `read_iter` needs beyond the kernel crate's `Kiocb` and `IovIterDest`.
-//! * `c_helpers` and `helpers.c`: the few inline C functions and macros
-//!   that bindgen cannot reach (`spin_lock_irq`, the
-//!   8-byte user accesses, `pagefault_disable`, `FMODE_NOWAIT`).
+//! * `poll`: the wait queue and poll API that the series in `patches/`
+//!   proposes for the kernel crate (`kernel::sync::poll`). On a kernel with
+//!   the series, it is the kernel's own (rust/Kbuild sets
+//!   `kernel_wait_queue`); on 7.3 as released, this copy of it.
+//! * [`file_ops`]: a `file_operations` vtable from a `#[vtable]` trait,
+//!   shaped like the kernel crate's `MiscDevice`, with what pollcount needs
+//!   beyond it: `poll`, a plain `write`, the file's mode and seek policy,
+//!   and anonymous files with the same operations.
+//! * `bindings`: the kernel crate's bindings, and those of `helpers.c`
+//!   and `bindings_helper.h` (generated at build time by the kernel's own
+//!   bindgen command).
 
-mod c_helpers;
+// As the kernel crate's bindings: `struct file` embeds an empty struct,
+// harmless behind a pointer; and the generated items are `pub`.
+#[allow(improper_ctypes, unreachable_pub)]
+pub(crate) mod bindings;
 pub(crate) mod file_ops;
-pub(crate) mod wait_queue;
+#[cfg(not(kernel_wait_queue))]
+// The API as the series proposes it, `pub` in the kernel crate, and all of
+// it, not only what pollcount uses.
+#[allow(dead_code, unreachable_pub)]
+pub(crate) mod poll;
+#[cfg(kernel_wait_queue)]
+pub(crate) use kernel::sync::poll;
