@@ -13,8 +13,9 @@
 #                   in guest instructions (exact), then in time (BENCH_CLOCK= for one)
 #   make fuzz       the differential fuzzer against eventfd (DURATION=, SEED=)
 #   make mutants    mutation testing: the suite must kill every mutant
-#   make upstream-check  the patch series in patches/ (rust: miscdevice: add
-#                   poll): checkpatch, apply to 7.3, build, rustfmt, clippy, boot
+#   make upstream-check  the patch series in patches/ (the wait queue and poll
+#                   API pollcount builds on): checkpatch, apply to 7.3, build,
+#                   rustfmt, clippy, pollcount on it, boot and test
 #   make lint       rustfmt, clippy, unsafe rules, tests of the host tools
 #   make KDIR=...   use your own Rust-enabled kernel build instead of ours
 #   make ... ARCH=arm64  the same on arm64, in qemu-system-aarch64 (build/arm64/)
@@ -105,7 +106,7 @@ RUN_ARGS   ?=
 all: module userspace
 
 help:
-	@sed -n '3,21p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,22p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 provision:
 	@$(TOP)/qemu/provision
@@ -264,16 +265,19 @@ MUTANTS ?=
 mutants: kdir
 	@$(TOP)/mutants/run $(MUTANTS)
 
-# `make upstream-check`: the series in patches/ that adds poll to the
-# kernel crate's MiscDevice, proven against the 7.3 tree: checkpatch
-# --strict, applied to a copy of the source, the kernel and the Rust misc
-# device sample built in-tree (the `upstream` flavour, cached like the
-# others), rustfmt and clippy on the touched files, and a boot that polls
-# the sample. See patches/upstream-check and Documentation/upstream.md.
+# `make upstream-check`: the series in patches/ (PollFlags, WaitQueue and
+# PollTable::register_queue in kernel::sync::poll, MiscDevice::poll),
+# proven against the 7.3 tree: checkpatch --strict, applied to a copy of
+# the source, the kernel and the Rust misc device sample built in-tree (the
+# `upstream` flavour, cached like the others), rustfmt and clippy on the
+# touched files, pollcount built on the series' API, and a boot that runs
+# the series' KUnit tests, pollcount's suites and the sample's poll test.
+# See patches/upstream-check and Documentation/upstream.md.
 UPSTREAM_TEST := $(AOUT)/upstream/rust_misc_device_poll_test
 upstream-check: provision
-	@$(MAKE) -s $(UPSTREAM_TEST)
-	@$(TOP)/patches/upstream-check --test $(UPSTREAM_TEST) --timeout $(VM_TIMEOUT)
+	@$(MAKE) -s $(UPSTREAM_TEST) selftests
+	@$(TOP)/patches/upstream-check --test $(UPSTREAM_TEST) --selftests $(AOUT)/selftests/bin \
+		--kmake "$(KMAKE_ARGS)" --timeout $(VM_TIMEOUT)
 
 # The sample's poll test: kselftest_harness.h from the 7.3 source, liburing.
 $(UPSTREAM_TEST): patches/rust_misc_device_poll_test.c

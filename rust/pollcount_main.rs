@@ -15,34 +15,20 @@
 //! * Mailbox mode (`POLLCOUNT_MAILBOX`) holds one non-zero value: a write
 //!   waits for the slot to be empty, a read for it to be full.
 //!
-//! The uapi is `include/uapi/pollcount.h`. From userspace:
+//! The uapi is `include/uapi/pollcount.h`; from userspace (the whole
+//! program is `samples/pollcount-first.c`):
 //!
 //! ```c
-//! #include <fcntl.h>
-//! #include <stdint.h>
-//! #include <stdio.h>
-//! #include <sys/epoll.h>
-//! #include <sys/ioctl.h>
-//! #include <unistd.h>
-//! #include "pollcount.h"
-//!
-//! int main(void)
-//! {
-//!         struct pollcount_create req = { .count = 0, .flags = POLLCOUNT_MAILBOX };
-//!         struct epoll_event ev = { .events = EPOLLIN };
-//!         uint64_t value = 42;
-//!         int dev, box, ep;
-//!
-//!         dev = open("/dev/pollcount", O_RDWR);      // a counter of its own
-//!         box = ioctl(dev, POLLCOUNT_IOC_CREATE, &req); // a new mailbox fd
-//!         ep = epoll_create1(0);
-//!         epoll_ctl(ep, EPOLL_CTL_ADD, box, &ev);    // -> pollcount's poll hook
-//!         write(box, &value, sizeof(value));          // wakes the epoll item
-//!         epoll_wait(ep, &ev, 1, -1);                 // ev.events == EPOLLIN
-//!         read(box, &value, sizeof(value));           // 42; the slot is empty
-//!         printf("got %llu\n", (unsigned long long)value);
-//!         return 0;
-//! }
+//! struct pollcount_create req = { .count = 0, .flags = POLLCOUNT_MAILBOX };
+//! struct epoll_event ev = { .events = EPOLLIN };
+//! uint64_t value = 42;
+//! int dev = open("/dev/pollcount", O_RDWR);     // a counter of its own
+//! int box = ioctl(dev, POLLCOUNT_IOC_CREATE, &req); // a new mailbox fd
+//! int ep = epoll_create1(0);
+//! epoll_ctl(ep, EPOLL_CTL_ADD, box, &ev);       // -> pollcount's poll hook
+//! write(box, &value, sizeof(value));             // wakes the epoll item
+//! epoll_wait(ep, &ev, 1, -1);                    // ev.events == EPOLLIN
+//! read(box, &value, sizeof(value));              // 42; the slot is empty
 //! ```
 //!
 //! Structure: `counter.rs` holds the rules (plain Rust, KUnit-tested);
@@ -67,7 +53,8 @@ use kernel::{
 use kernel_ext::{
     bindings,
     file_ops::{
-        get_user_u64, install_anon_file, IovIterDestExt, KiocbExt, MiscDeviceRegistration, PollFile,
+        fault_in_writeable, get_user_u64, install_anon_file, nonblocking, put_u64_nofault,
+        MiscDeviceRegistration, PollFile,
     },
     poll::{PollFlags, PollTable, WaitQueue, WaitQueueGuard},
 };
@@ -106,11 +93,9 @@ const VALUE_SIZE: usize = core::mem::size_of::<u64>();
 /// Ids for fdinfo, unique for the module's lifetime (a 64-bit count never wraps).
 static NEXT_ID: Atomic<u64> = Atomic::new(0);
 
-/// Counters alive now. Each is freed by the release of its file, and the
-/// module cannot unload while a file is open, so none may be left when it
-/// does: the module's drop warns otherwise (and a warning fails `make
-/// check`). A leak check of pollcount's own allocations that needs no
-/// kmemleak.
+/// Counters alive now: none may be left at unload (no file is open then),
+/// or the module's drop warns, which fails `make check`. A leak check that
+/// needs no kmemleak.
 static LIVE_COUNTERS: Atomic<u64> = Atomic::new(0);
 
 /// The module: the misc device `/dev/pollcount`, mode 0666.
@@ -281,7 +266,7 @@ impl Pollcount {
             let delivered = self.lock_until(&nonblocking, |counter| {
                 attempts += 1;
                 let value = counter.next_read()?;
-                if !dest.put_u64_nofault(value) {
+                if !put_u64_nofault(dest, value) {
                     return Some(false);
                 }
                 if let Ok((_, woken)) = counter.read() {
@@ -306,7 +291,7 @@ impl Pollcount {
             if faulted_in && attempts == 1 {
                 return Err(EFAULT);
             }
-            dest.fault_in_writeable(VALUE_SIZE)?;
+            fault_in_writeable(dest, VALUE_SIZE)?;
             faulted_in = true;
         }
     }
@@ -317,10 +302,6 @@ impl PinnedDrop for Pollcount {
     fn drop(self: Pin<&mut Self>) {
         LIVE_COUNTERS.fetch_sub(1, Relaxed);
     }
-}
-
-fn nonblocking(file: &File) -> bool {
-    file.flags() & bindings::O_NONBLOCK != 0
 }
 
 #[vtable]
@@ -342,7 +323,7 @@ impl PollFile for Pollcount {
     /// Every read: [`Pollcount::read_value`], nonblocking also for
     /// `IOCB_NOWAIT`.
     fn read_iter(kiocb: Kiocb<'_, Pin<KBox<Self>>>, dest: &mut IovIterDest<'_>) -> Result<usize> {
-        kiocb.file().read_value(|| kiocb.nonblocking(), dest)
+        kiocb.file().read_value(|| nonblocking(&kiocb), dest)
     }
 
     /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`
@@ -353,7 +334,7 @@ impl PollFile for Pollcount {
         }
         let value = get_user_u64(buf)?;
         this.lock_until(
-            || nonblocking(file),
+            || file.flags() & bindings::O_NONBLOCK != 0,
             |counter| match counter.write(value) {
                 Ok(woken) => {
                     this.changed(counter, woken);

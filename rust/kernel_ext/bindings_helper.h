@@ -16,17 +16,10 @@ const fmode_t RUST_CONST_HELPER_FMODE_PREAD = FMODE_PREAD;
 const fmode_t RUST_CONST_HELPER_FMODE_PWRITE = FMODE_PWRITE;
 const int RUST_CONST_HELPER_IOCB_NOWAIT = IOCB_NOWAIT;
 
-/* For the PollFlags of a kernel without the series (poll.rs). */
+/* For poll.rs: its PollFlags, and the key of wake_up_pollfree(). */
 const __poll_t RUST_CONST_HELPER_EPOLLIN = EPOLLIN;
-const __poll_t RUST_CONST_HELPER_EPOLLPRI = EPOLLPRI;
 const __poll_t RUST_CONST_HELPER_EPOLLOUT = EPOLLOUT;
 const __poll_t RUST_CONST_HELPER_EPOLLERR = EPOLLERR;
-const __poll_t RUST_CONST_HELPER_EPOLLHUP = EPOLLHUP;
 const __poll_t RUST_CONST_HELPER_EPOLLRDNORM = EPOLLRDNORM;
-const __poll_t RUST_CONST_HELPER_EPOLLRDBAND = EPOLLRDBAND;
 const __poll_t RUST_CONST_HELPER_EPOLLWRNORM = EPOLLWRNORM;
-const __poll_t RUST_CONST_HELPER_EPOLLWRBAND = EPOLLWRBAND;
-const __poll_t RUST_CONST_HELPER_EPOLLMSG = EPOLLMSG;
-const __poll_t RUST_CONST_HELPER_EPOLLRDHUP = EPOLLRDHUP;
-/* For poll.rs's KUnit tests: the key of wake_up_pollfree(). */
 const __poll_t RUST_CONST_HELPER_POLLFREE = POLLFREE;

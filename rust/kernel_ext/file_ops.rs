@@ -393,52 +393,34 @@ pub(crate) fn install_anon_file<T: PollFile>(
     Ok(fd)
 }
 
-/// What a `read_iter` needs from its kiocb beyond the kernel crate's `Kiocb`.
-pub(crate) trait KiocbExt {
-    /// Whether the read must not block: the file is `O_NONBLOCK`, or the caller set
-    /// `IOCB_NOWAIT` (`RWF_NOWAIT`, io_uring's first attempt, aio).
-    fn nonblocking(&self) -> bool;
-}
-
-impl<P: ForeignOwnable> KiocbExt for Kiocb<'_, P> {
-    fn nonblocking(&self) -> bool {
-        let iocb = self.as_raw();
-        // SAFETY: The kiocb and its file are valid while `self` lives (`Kiocb::from_raw`).
-        // `ki_flags` is fixed for the call; `f_flags` is read once, as `READ_ONCE()`, since
-        // `fcntl(2)` may change it meanwhile.
-        unsafe {
-            (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0
-                || (&raw const (*(*iocb).ki_filp).f_flags).read_volatile() & bindings::O_NONBLOCK
-                    != 0
-        }
+/// Whether a read must not block: its file is `O_NONBLOCK` (read once, as `READ_ONCE()`:
+/// `fcntl(2)` may change it meanwhile), or its caller set `IOCB_NOWAIT` (`RWF_NOWAIT`,
+/// io_uring's first attempt, aio).
+pub(crate) fn nonblocking<P: ForeignOwnable>(kiocb: &Kiocb<'_, P>) -> bool {
+    let iocb = kiocb.as_raw();
+    // SAFETY: The kiocb and its file are valid while `kiocb` lives (`Kiocb::from_raw`).
+    unsafe {
+        (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0
+            || (&raw const (*(*iocb).ki_filp).f_flags).read_volatile() & bindings::O_NONBLOCK != 0
     }
 }
 
-/// What a read needs of its destination beyond the kernel crate's `IovIterDest`.
-pub(crate) trait IovIterDestExt {
-    /// Copies `value` (native endian) without sleeping, so under a spinlock: with page faults
-    /// disabled, a page that is not present fails the copy. Returns true, the iterator past the
-    /// 8 bytes, or false, the iterator and every byte of the destination as they were.
-    fn put_u64_nofault(&mut self, value: u64) -> bool;
-
-    /// Faults in the first `len` bytes of the destination for writing, without writing them,
-    /// so that a following [`Self::put_u64_nofault`] can succeed; `EFAULT` if they cannot be.
-    fn fault_in_writeable(&mut self, len: usize) -> Result;
+/// Copies `value` (native endian) to `dest` without sleeping, so under a spinlock: with page
+/// faults disabled, a page that is not present fails the copy. Returns true, `dest` past the 8
+/// bytes, or false, `dest` and every byte of the destination as they were.
+pub(crate) fn put_u64_nofault(dest: &mut IovIterDest<'_>, value: u64) -> bool {
+    // SAFETY: `as_raw` is a valid destination iterator for the call; the helper never sleeps and
+    // touches user memory only through the no-fault accessors, which check each address.
+    unsafe { bindings::put_u64_nofault(value, dest.as_raw()) }
 }
 
-impl IovIterDestExt for IovIterDest<'_> {
-    fn put_u64_nofault(&mut self, value: u64) -> bool {
-        // SAFETY: `as_raw` is a valid destination iterator for the call; the helper never sleeps
-        // and touches user memory only through the no-fault accessors, which check each address.
-        unsafe { bindings::put_u64_nofault(value, self.as_raw()) }
-    }
-
-    fn fault_in_writeable(&mut self, len: usize) -> Result {
-        // SAFETY: `as_raw` is a valid iterator for the call, which only reads it.
-        match unsafe { bindings::fault_in_iov_iter_writeable(self.as_raw(), len) } {
-            0 => Ok(()),
-            _ => Err(EFAULT),
-        }
+/// Faults in the first `len` bytes of `dest` for writing, without writing them, so that a
+/// following [`put_u64_nofault`] can succeed; `EFAULT` if they cannot be.
+pub(crate) fn fault_in_writeable(dest: &mut IovIterDest<'_>, len: usize) -> Result {
+    // SAFETY: `as_raw` is a valid iterator for the call, which only reads it.
+    match unsafe { bindings::fault_in_iov_iter_writeable(dest.as_raw(), len) } {
+        0 => Ok(()),
+        _ => Err(EFAULT),
     }
 }
 

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What the series in `patches/` adds to the kernel crate's `kernel::sync::poll`, for a kernel
-//! without it: [`PollFlags`] (patch 1), and [`WaitQueue`] with [`PollTable::register_queue`]
-//! (patch 2). The text below is the series' text, `crate::` read as `kernel::`; `kernel_ext/mod.rs`
-//! uses the kernel's own module instead when the kernel has the series.
+//! without it: [`PollFlags`] (patch 1), [`WaitQueue`] and [`PollTable::register_queue`] (patch
+//! 2), in the series' text (`make upstream-check` compares them), `crate::` read as `kernel::`.
 
 use super::bindings;
 use core::{
@@ -23,7 +22,8 @@ kernel::impl_flags!(
     /// A set of poll events, as a file's `poll` callback returns them.
     ///
     /// These are the kernel's `EPOLL*` values, the type `__poll_t` carries; `poll(2)` and
-    /// `select(2)` translate them to their userspace encodings.
+    /// `select(2)` translate them to their userspace encodings. (Patch 1 has all of them; these
+    /// are the ones pollcount uses.)
     #[derive(Clone, Copy, Default, PartialEq, Eq)]
     pub struct PollFlags(u32);
 
@@ -32,26 +32,14 @@ kernel::impl_flags!(
     pub enum PollFlag {
         /// There is data to read.
         In = bindings::EPOLLIN,
-        /// There is an exceptional condition, such as out-of-band data.
-        Pri = bindings::EPOLLPRI,
         /// Writing is possible.
         Out = bindings::EPOLLOUT,
         /// An error condition.
         Err = bindings::EPOLLERR,
-        /// Hang up: the other end is gone.
-        Hup = bindings::EPOLLHUP,
         /// Normal data can be read.
         RdNorm = bindings::EPOLLRDNORM,
-        /// Priority data can be read.
-        RdBand = bindings::EPOLLRDBAND,
         /// Normal data can be written.
         WrNorm = bindings::EPOLLWRNORM,
-        /// Priority data can be written.
-        WrBand = bindings::EPOLLWRBAND,
-        /// A message is available (unused by Linux, kept for completeness).
-        Msg = bindings::EPOLLMSG,
-        /// The peer closed its end of the connection, or shut down writing.
-        RdHup = bindings::EPOLLRDHUP,
     }
 );
 
@@ -324,7 +312,8 @@ mod tests {
     ///
     /// # Safety
     ///
-    /// Called by `__wake_up_common()`, under the queue's lock, for an entry [`add_recorder`] queued.
+    /// Called by `__wake_up_common()`, under the queue's lock, for an entry that
+    /// [`add_recorder`] added.
     unsafe extern "C" fn record_wakeup(
         wait: *mut bindings::wait_queue_entry,
         _mode: c_uint,
