@@ -56,7 +56,8 @@ use kernel_ext::{
         fault_in_writeable, get_user_u64, install_anon_file, nonblocking, put_u64_nofault,
         MiscDeviceRegistration, PollFile,
     },
-    poll::{PollFlags, PollTable, WaitQueue, WaitQueueGuard},
+    poll::{PollFlags, PollTable},
+    WaitQueue, WaitQueueGuard,
 };
 
 module! {

@@ -439,6 +439,7 @@ pub(crate) fn get_user_u64(ptr: UserPtr) -> Result<u64> {
 #[kernel::prelude::kunit_tests(pollcount_file_ops)]
 mod tests {
     use super::*;
+    use kernel::sync::atomic::{Atomic, Relaxed};
 
     /// A pollable file with only the required items.
     struct Minimal;
@@ -474,6 +475,63 @@ mod tests {
         assert!(ops.unlocked_ioctl.is_some());
         assert!(ops.show_fdinfo.is_some());
         assert!(ops.llseek.is_some());
+    }
+
+    /// The count a woken waiter found published, where `poll` reads it.
+    static SEEN_COUNT: Atomic<u64> = Atomic::new(u64::MAX);
+
+    /// A wake function that records what `poll` would report if it ran now, as a woken
+    /// `epoll_wait()` runs it before the waker drops the lock; wakes nobody.
+    ///
+    /// # Safety
+    ///
+    /// Called by `__wake_up_common()` for an entry whose `private` is the live `Pollcount` whose
+    /// queue is woken.
+    unsafe extern "C" fn record_count(
+        wait: *mut bindings::wait_queue_entry,
+        _mode: c_uint,
+        _sync: c_int,
+        _key: *mut c_void,
+    ) -> c_int {
+        // SAFETY: `private` is the woken `Pollcount`, alive during its wakeup (caller).
+        let this = unsafe { &*(*wait).private.cast::<crate::Pollcount>() };
+        SEEN_COUNT.store(this.count.load(Relaxed), Relaxed);
+        0
+    }
+
+    /// A write publishes the count `poll` reads before it wakes anyone.
+    #[test]
+    fn a_woken_poller_finds_the_change_that_woke_it() -> Result {
+        use crate::counter::{Counter, Mode};
+
+        let counter = Counter::new(Mode::Counter { semaphore: false }, 0).map_err(|_| EINVAL)?;
+        let data = crate::Pollcount::new(counter)?;
+        let head = data.counter.as_raw();
+        let entry = Opaque::<bindings::wait_queue_entry>::uninit();
+        let raw = entry.get();
+        // SAFETY: `raw` is valid for writes and stays queued only until the removal below, on
+        // this frame; `private` is the `Pollcount`, which the file below keeps alive until then.
+        unsafe {
+            (*raw).flags = 0;
+            (*raw).private = (&raw const *data).cast_mut().cast();
+            (*raw).func = Some(record_count);
+            bindings::INIT_LIST_HEAD(&raw mut (*raw).entry);
+            bindings::add_wait_queue(head, raw);
+        }
+        let file = anon_inode_file::<crate::Pollcount>(c"[pollcount]", data, bindings::O_NONBLOCK)?;
+        let (value, mut pos) = (5u64, 0);
+        // SAFETY: `file` is live (the `ARef`) and open for writing; `value` is valid for 8 bytes
+        // of reads and `pos` for one `loff_t`. The entry is queued on the file's own queue, which
+        // lives until the `__fput_sync()` below; then the reference is the `ARef`'s, given up.
+        let wrote = unsafe {
+            let wrote = bindings::kernel_write(file.as_ptr(), (&raw const value).cast(), 8, &mut pos);
+            bindings::remove_wait_queue(head, raw);
+            bindings::__fput_sync(ARef::into_raw(file).as_ptr().cast());
+            wrote
+        };
+        assert_eq!(wrote, 8);
+        assert_eq!(SEEN_COUNT.load(Relaxed), 5);
+        Ok(())
     }
 
     /// `kernel_read()` (9p's `trans=fd` reads a descriptor it is handed with it) takes the value

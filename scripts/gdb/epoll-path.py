@@ -22,10 +22,10 @@ EPOLLIN, EPOLLRDNORM = 0x001, 0x040
 
 POLL_HOOK = "FileOps<pollcount_main::Pollcount>::poll"
 WRITE_HOOK = "FileOps<pollcount_main::Pollcount>::write"
-# The poll hook ends in a tail call of its wait queue's poll (poll_wait,
-# then the published events), so below the hook's own breakpoint the
-# backtrace shows the queue's function in the hook's place.
-QUEUE_POLL = "WaitQueue<pollcount_main::counter::Counter>::poll"
+# The poll hook registers its queue through PollTable::register_queue,
+# which calls the kernel's poll_wait() (through its Rust helper); the hook
+# and the call are inlined, and gdb names each inlined frame.
+QUEUE_POLL = "PollTable::register_queue"
 
 
 class Recorder(gdb.Breakpoint):
