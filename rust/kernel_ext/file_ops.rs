@@ -524,7 +524,8 @@ mod tests {
         // of reads and `pos` for one `loff_t`. The entry is queued on the file's own queue, which
         // lives until the `__fput_sync()` below; then the reference is the `ARef`'s, given up.
         let wrote = unsafe {
-            let wrote = bindings::kernel_write(file.as_ptr(), (&raw const value).cast(), 8, &mut pos);
+            let wrote =
+                bindings::kernel_write(file.as_ptr(), (&raw const value).cast(), 8, &mut pos);
             bindings::remove_wait_queue(head, raw);
             bindings::__fput_sync(ARef::into_raw(file).as_ptr().cast());
             wrote
