@@ -46,14 +46,14 @@ use kernel::{
     iov::IovIterDest,
     prelude::*,
     seq_file::SeqFile,
-    seq_print, static_lock_class,
+    seq_print,
     sync::atomic::{Atomic, Relaxed},
     uaccess::{UserPtr, UserSlice},
 };
 use kernel_ext::{
     bindings,
     file_ops::{
-        fault_in_writeable, get_user_u64, install_anon_file, nonblocking, put_u64_nofault,
+        fault_in_writeable, install_anon_file, nonblocking, put_u64_nofault,
         MiscDeviceRegistration, PollFile,
     },
     poll::{PollFlags, PollTable},
@@ -151,7 +151,7 @@ impl Pollcount {
         let (count, mode) = (counter.count(), counter.mode());
         let this = KBox::pin_init(
             pin_init!(Self {
-                counter <- WaitQueue::new(counter, c"pollcount", static_lock_class!()),
+                counter <- kernel_ext::new_wait_queue!(counter, "pollcount"),
                 count: Atomic::new(count),
                 mode,
                 id: NEXT_ID.fetch_add(1, Relaxed),
@@ -230,7 +230,7 @@ impl Pollcount {
     /// must find the change that woke it.
     fn changed(&self, counter: &WaitQueueGuard<'_, Counter>, events: PollFlags) {
         self.count.store(counter.count(), Relaxed);
-        counter.wake_up(events);
+        counter.wake_up_poll(events);
     }
 
     /// eventfd's read: `EINVAL` for a buffer shorter than 8 bytes in all
@@ -333,7 +333,7 @@ impl PollFile for Pollcount {
         if len != VALUE_SIZE {
             return Err(EINVAL);
         }
-        let value = get_user_u64(buf)?;
+        let value: u64 = UserSlice::new(buf, VALUE_SIZE).reader().read()?;
         this.lock_until(
             || file.flags() & bindings::O_NONBLOCK != 0,
             |counter| match counter.write(value) {
@@ -365,8 +365,8 @@ impl PollFile for Pollcount {
     /// change's wakeup then reaches its entry and it looks again, or it
     /// asked for a snapshot only. Either way the lock would buy nothing but
     /// a round trip per poll, which epoll_wait pays per ready item.
-    fn poll(this: Pin<&Self>, file: &File, table: &PollTable<'_>) -> PollFlags {
-        table.register_queue(file, &this.counter);
+    fn poll<'a>(this: Pin<&'a Self>, file: &File, table: &PollTable<'a>) -> PollFlags {
+        table.register_queue(file, &this.get_ref().counter);
         this.mode.events(this.count.load(Relaxed))
     }
 

@@ -16,10 +16,9 @@ const fmode_t RUST_CONST_HELPER_FMODE_PREAD = FMODE_PREAD;
 const fmode_t RUST_CONST_HELPER_FMODE_PWRITE = FMODE_PWRITE;
 const int RUST_CONST_HELPER_IOCB_NOWAIT = IOCB_NOWAIT;
 
-/* For poll.rs: its PollFlags, and the key of wake_up_pollfree(). */
+/* For poll.rs's PollFlags. */
 const __poll_t RUST_CONST_HELPER_EPOLLIN = EPOLLIN;
 const __poll_t RUST_CONST_HELPER_EPOLLOUT = EPOLLOUT;
 const __poll_t RUST_CONST_HELPER_EPOLLERR = EPOLLERR;
 const __poll_t RUST_CONST_HELPER_EPOLLRDNORM = EPOLLRDNORM;
 const __poll_t RUST_CONST_HELPER_EPOLLWRNORM = EPOLLWRNORM;
-const __poll_t RUST_CONST_HELPER_POLLFREE = POLLFREE;

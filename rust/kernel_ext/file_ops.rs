@@ -74,8 +74,9 @@ pub(crate) trait PollFile: Sized {
 
     /// `poll(2)`, `select(2)`, epoll, io_uring and aio: registers every queue that is woken when
     /// the answer changes with `table`, then returns the events that are ready. May be called
-    /// with a table that registers nothing; must not block.
-    fn poll(_device: Borrowed<'_, Self>, _file: &File, _table: &PollTable<'_>) -> PollFlags {
+    /// with a table that registers nothing; must not wait for events. `device` and `table` share
+    /// a lifetime, so a queue in `device` can be registered (`PollTable::register_queue`).
+    fn poll<'a>(_device: Borrowed<'a, Self>, _file: &File, _table: &PollTable<'a>) -> PollFlags {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -220,8 +221,11 @@ impl<T: PollFile> FileOps<T> {
         // SAFETY: An operation of `file` runs on this thread for the call; every caller of
         // `vfs_poll()` holds a reference to the file.
         let (device, file_ref) = unsafe { (Self::device(file), file_ref(file)) };
-        // SAFETY: `table` is null or valid for the call (caller), which the table does not
-        // outlive.
+        // SAFETY: `table` is null or valid for the call (caller), and the `PollTable` is dropped
+        // at its end. Its lifetime is that of `device`, the borrow of the private data, which
+        // `release` takes back only after every poll entry is gone: epoll removes its entries in
+        // `eventpoll_release()` before `->release()`, and every other caller of `vfs_poll()`
+        // holds a reference to the file while its entries are queued.
         let table = unsafe { PollTable::from_raw(table) };
         T::poll(device, file_ref, &table).into()
     }
@@ -354,27 +358,28 @@ pub(crate) fn anon_inode_file<T: PollFile>(
     let file_flags = bindings::O_RDWR | (flags & bindings::O_NONBLOCK);
     // SAFETY: `name` and the operations are static; `private` is the file's private data from now
     // on, taken back by `release`. On success this takes a module reference through `.owner`.
+    // (Its mode is `set_mode`'s, below, as for an open of the device.)
     let file = unsafe {
         bindings::anon_inode_getfile_fmode(
             name.as_char_ptr(),
             &FileOps::<T>::VTABLE,
             private,
             file_flags as c_int,
-            T::FMODE_SET,
+            0,
         )
     };
-    match from_err_ptr(file).map(core::ptr::NonNull::new) {
-        Ok(Some(file)) => {
+    match from_err_ptr(file) {
+        Ok(file) => {
             // SAFETY: The new file is not yet reachable by any other thread.
-            unsafe { FileOps::<T>::set_mode(file.as_ptr()) };
-            // SAFETY: `anon_inode_getfile_fmode()` returned a new file with one reference, which
-            // the `ARef` now owns.
-            Ok(unsafe { ARef::from_raw(file.cast()) })
+            unsafe { FileOps::<T>::set_mode(file) };
+            // SAFETY: `anon_inode_getfile_fmode()` returned a new file (never null on success)
+            // with one reference, which the `ARef` now owns.
+            Ok(unsafe { ARef::from_raw(core::ptr::NonNull::new_unchecked(file.cast())) })
         }
-        failed => {
+        Err(err) => {
             // SAFETY: No file was made, so `private` is still only ours.
             drop(unsafe { T::Ptr::from_foreign(private) });
-            Err(failed.err().unwrap_or(ENOMEM))
+            Err(err)
         }
     }
 }
@@ -420,18 +425,6 @@ pub(crate) fn fault_in_writeable(dest: &mut IovIterDest<'_>, len: usize) -> Resu
     // SAFETY: `as_raw` is a valid iterator for the call, which only reads it.
     match unsafe { bindings::fault_in_iov_iter_writeable(dest.as_raw(), len) } {
         0 => Ok(()),
-        _ => Err(EFAULT),
-    }
-}
-
-/// The `u64` at `ptr` in userspace, native endian, in one user load (`get_user()`), where
-/// `UserSliceReader::read` calls the general copy; `EFAULT` if it cannot be read.
-pub(crate) fn get_user_u64(ptr: UserPtr) -> Result<u64> {
-    let mut value = 0;
-    // SAFETY: `value` is valid for writes; the helper reads `ptr` only through the user access
-    // primitives, which check the address and fail on any fault.
-    match unsafe { bindings::get_user_u64(ptr.as_const_ptr().cast(), &mut value) } {
-        0 => Ok(value),
         _ => Err(EFAULT),
     }
 }

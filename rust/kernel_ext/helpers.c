@@ -4,54 +4,35 @@
  * cannot spell: inline functions and macros.
  */
 #include <linux/iov_iter.h>
-#include <linux/lockdep.h>
 #include <linux/uaccess.h>
 
 #include "helpers.h"
 
 /*
- * For WaitQueue (poll.rs), on a kernel without the series, which adds the
- * same helpers to rust/helpers/. The caller has interrupts enabled
- * (asserted: one with them off would have them turned on by the unlock).
+ * The helpers the series adds to rust/helpers/ for WaitQueue, which a
+ * kernel without it lacks: the same wrappers, under pollcount's names.
  */
-void pollcount_spin_lock_irq(spinlock_t *lock)
+void pollcount___add_wait_queue_entry_tail(struct wait_queue_head *wq_head,
+					   struct wait_queue_entry *wq_entry)
 {
-	lockdep_assert_irqs_enabled();
-	spin_lock_irq(lock);
+	__add_wait_queue_entry_tail(wq_head, wq_entry);
 }
 
-void pollcount_spin_unlock_irq(spinlock_t *lock)
+void pollcount___remove_wait_queue(struct wait_queue_head *wq_head,
+				   struct wait_queue_entry *wq_entry)
 {
-	spin_unlock_irq(lock);
+	__remove_wait_queue(wq_head, wq_entry);
 }
 
 bool pollcount_waitqueue_active(struct wait_queue_head *wq_head)
 {
+	/* The caller orders this test against changes to the queue itself. */
 	return waitqueue_active(wq_head);
 }
 
-/*
- * The value of a write, in one user load: get_user()'s access, inline.
- * eventfd_write() takes its 8 bytes with copy_from_user(), a call to
- * _copy_from_user(), which serves any length (with a `rep movsb`, and on a
- * fault a memset). Fault injection (fail_usercopy) applies here as there.
- */
-int pollcount_get_user_u64(const void __user *from, u64 *value)
+void pollcount_set_current_state(unsigned int state)
 {
-	u64 loaded;
-
-	might_fault();
-	if (should_fail_usercopy())
-		return -EFAULT;
-	if (!user_read_access_begin(from, sizeof(loaded)))
-		return -EFAULT;
-	unsafe_get_user(loaded, (const u64 __user *)from, efault);
-	user_read_access_end();
-	*value = loaded;
-	return 0;
-efault:
-	user_read_access_end();
-	return -EFAULT;
+	set_current_state(state);
 }
 
 /*

@@ -8,14 +8,18 @@
 #ifndef POLLCOUNT_HELPERS_H
 #define POLLCOUNT_HELPERS_H
 
-#include <linux/spinlock.h>
+#include <linux/sched.h>
 #include <linux/uio.h>
 #include <linux/wait.h>
 
-void pollcount_spin_lock_irq(spinlock_t *lock);
-void pollcount_spin_unlock_irq(spinlock_t *lock);
+/* What the series adds to rust/helpers/, for a kernel without it. */
+void pollcount___add_wait_queue_entry_tail(struct wait_queue_head *wq_head,
+					   struct wait_queue_entry *wq_entry);
+void pollcount___remove_wait_queue(struct wait_queue_head *wq_head,
+				   struct wait_queue_entry *wq_entry);
 bool pollcount_waitqueue_active(struct wait_queue_head *wq_head);
-int pollcount_get_user_u64(const void __user *from, u64 *value);
+void pollcount_set_current_state(unsigned int state);
+
 bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter);
 
 #endif /* POLLCOUNT_HELPERS_H */

@@ -19,12 +19,13 @@
 //!   bindgen command).
 
 // As the kernel crate's bindings: `struct file` embeds an empty struct,
-// harmless behind a pointer; and the generated items are `pub`.
-#[allow(improper_ctypes, unreachable_pub)]
+// harmless behind a pointer; the generated items are `pub`; and what a
+// kernel with the series provides itself goes unused.
+#[allow(dead_code, improper_ctypes, unreachable_pub)]
 pub(crate) mod bindings;
 pub(crate) mod file_ops;
 #[cfg(kernel_wait_queue)]
-pub(crate) use kernel::sync::{poll, WaitQueue, WaitQueueGuard};
+pub(crate) use kernel::sync::{new_wait_queue, poll, WaitQueue, WaitQueueGuard};
 // The API as the series proposes it, `pub` in the kernel crate, and all of
 // it, not only what pollcount uses.
 #[cfg(not(kernel_wait_queue))]
@@ -36,4 +37,4 @@ mod wait_queue {
     include!(env!("POLLCOUNT_SERIES_WAIT_QUEUE"));
 }
 #[cfg(not(kernel_wait_queue))]
-pub(crate) use wait_queue::{WaitQueue, WaitQueueGuard};
+pub(crate) use wait_queue::{new_wait_queue, WaitQueue, WaitQueueGuard};

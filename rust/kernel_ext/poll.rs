@@ -34,15 +34,23 @@ kernel::impl_flags!(
     }
 );
 
-/// Wraps the kernel's `poll_table`.
+/// Wraps the kernel's `poll_table`, for one call of a file's `poll` operation.
+///
+/// `'a` is the lifetime of what the file lends its `poll` operation: its private data, which
+/// lives until the file is released, after every entry added through this table is gone (epoll
+/// removes its entries in `eventpoll_release()` before `->release()`; select, poll, aio and
+/// io_uring hold a reference to the file while theirs are queued). A [`WaitQueue`] borrowed for
+/// `'a` can therefore be registered with [`PollTable::register_queue`]. `'a` is invariant, so
+/// that no shorter borrow passes for it.
 ///
 /// # Invariants
 ///
-/// The pointer must be null or reference a valid `poll_table`.
+/// The pointer is null or references a valid `poll_table` while this `PollTable` exists, and
+/// every value borrowed for `'a` outlives the entries added through it.
 #[repr(transparent)]
 pub struct PollTable<'a> {
     table: *mut bindings::poll_table,
-    _lifetime: PhantomData<&'a bindings::poll_table>,
+    _lifetime: PhantomData<fn(&'a ()) -> &'a ()>,
 }
 
 impl<'a> PollTable<'a> {
@@ -50,7 +58,10 @@ impl<'a> PollTable<'a> {
     ///
     /// # Safety
     ///
-    /// The pointer must be null or reference a valid `poll_table` for the duration of `'a`.
+    /// The pointer must be null or reference a valid `poll_table` until the returned value is
+    /// dropped, and every value borrowed for `'a` must live until the entries added through the
+    /// table are removed: a file operation meets this by using the lifetime of its borrow of the
+    /// file's private data, which lives until the file is released.
     pub unsafe fn from_raw(table: *mut bindings::poll_table) -> Self {
         // INVARIANTS: The safety requirements are the same as the struct invariants.
         PollTable {
@@ -62,18 +73,15 @@ impl<'a> PollTable<'a> {
     /// Registers this [`PollTable`] with `queue`: `poll_wait()`. A wakeup of the queue whose key
     /// has events the poller asked for then wakes it.
     ///
-    /// A queue that lives as long as `file`, inside the file's private data as in `fs/eventfd.c`,
-    /// costs nothing more: epoll removes its entries in `eventpoll_release()` before the file's
-    /// `release`, and select, poll, aio and io_uring hold a reference to the file while their
-    /// entries are queued, so the queue is empty when it is dropped. A queue dropped earlier
-    /// detaches what is still queued on it (see [`WaitQueue`]'s drop).
-    pub fn register_queue<T>(&self, file: &File, queue: &WaitQueue<T>) {
+    /// The queue is borrowed for `'a`, as long as the file keeps its private data: a queue in
+    /// the private data, as in `fs/eventfd.c`, costs nothing at close, where a [`PollCondVar`]
+    /// waits for an RCU grace period.
+    pub fn register_queue<T>(&self, file: &File, queue: &'a WaitQueue<T>) {
         // SAFETY:
         // * `file.as_ptr()` references a valid file for the duration of this call.
         // * `self.table` is null or references a valid poll_table for the duration of this call.
-        // * `queue` is pinned, so its drop runs before the memory of its head is reused; the drop
-        //   wakes any entry still queued with `POLLFREE` and waits for an RCU grace period, so no
-        //   entry outlives the head.
+        // * `queue` is borrowed for `'a`, so it outlives every entry added through this table
+        //   (type invariant): no entry outlives its head.
         unsafe { bindings::poll_wait(file.as_ptr(), queue.as_raw(), self.table) }
     }
 }
