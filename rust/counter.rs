@@ -8,15 +8,10 @@
 //! poll events each successful call returns. Every rule of `fs/eventfd.c` and
 //! of the mailbox lives here, so KUnit can check each transition directly.
 //!
-//! Two modes:
-//!
-//! * **Counter** (eventfd's semantics): a write adds its value, a read takes
-//!   the whole count and resets it to 0, or in semaphore mode takes 1. A read
-//!   at 0 would block; a write that would take the count past
-//!   [`COUNT_MAX`] would block.
-//! * **Mailbox** (the epoll articles' demo, fixed): one slot. A write stores a
-//!   non-zero value into an empty slot, a read empties a full one; each blocks
-//!   otherwise.
+//! Two modes: **counter** (eventfd's: a write adds, a read takes the count,
+//! or 1 as a semaphore; a read at 0 or a write past [`COUNT_MAX`] would
+//! block) and **mailbox** (the epoll articles' demo, fixed: one slot, which
+//! a write fills with a non-zero value and a read empties).
 
 use crate::kernel_ext::poll::{PollFlag, PollFlags};
 

@@ -31,10 +31,8 @@
 //! read(box, &value, sizeof(value));              // 42; the slot is empty
 //! ```
 //!
-//! Structure: `counter.rs` holds the rules (plain Rust, KUnit-tested);
-//! `kernel_ext/` is the only code that talks to C (file operations, and the
-//! wait queue API the series in `patches/` adds to the kernel crate); this
-//! file joins them: the file's syscalls in terms of the rules.
+//! `counter.rs` holds the rules (plain Rust, KUnit-tested); `kernel_ext/` is
+//! all the code that talks to C; this file is the syscalls in their terms.
 
 mod counter;
 mod kernel_ext;
@@ -99,7 +97,7 @@ static NEXT_ID: Atomic<u64> = Atomic::new(0);
 /// needs no kmemleak.
 static LIVE_COUNTERS: Atomic<u64> = Atomic::new(0);
 
-/// The module: the misc device `/dev/pollcount`, mode 0666.
+/// The module: `/dev/pollcount`, mode 0666.
 #[pin_data(PinnedDrop)]
 struct PollcountModule {
     #[pin]
@@ -156,9 +154,8 @@ impl Pollcount {
                 mode,
                 id: NEXT_ID.fetch_add(1, Relaxed),
             }),
-            // Userspace makes as many as it likes: charge them to its
-            // memory cgroup, as epoll charges its items and every file is
-            // charged (7.3's eventfd charges its file, not its context).
+            // Userspace makes as many as it likes: charge its memory
+            // cgroup, as for epoll's items and every file.
             GFP_KERNEL_ACCOUNT,
         )?;
         LIVE_COUNTERS.fetch_add(1, Relaxed);
@@ -167,9 +164,7 @@ impl Pollcount {
 
     /// `POLLCOUNT_IOC_CREATE`: a new anonymous pollcount file, as `eventfd2()`.
     fn create(arg: usize) -> Result<isize> {
-        // `struct pollcount_create` in one user copy, as C's copy_from_user
-        // of the struct: each copy is a call, and on the check kernel also a
-        // might_fault() lockdep annotation and a fault-injection point.
+        // `struct pollcount_create` in one user copy, as C copies a struct.
         let [count, flags_and_reserved]: [u64; 2] =
             UserSlice::new(UserPtr::from_addr(arg), CREATE_SIZE)
                 .reader()
@@ -198,12 +193,10 @@ impl Pollcount {
     }
 
     /// Runs `attempt` under the counter's lock until it returns `Some`,
-    /// sleeping on the queue in between: eventfd's
-    /// `wait_event_interruptible_locked_irq()`. `EAGAIN` instead of a sleep
-    /// when `nonblocking()` (asked only then), `ERESTARTSYS` when a signal
-    /// comes first (the syscall restarts or fails with `EINTR`, as
-    /// `SA_RESTART` decides). `attempt` changes nothing when it returns
-    /// `None`, so an interrupted wait loses nothing.
+    /// sleeping on the queue in between, as eventfd's
+    /// `wait_event_interruptible_locked_irq()`: `EAGAIN` instead of a sleep
+    /// when `nonblocking()`, `ERESTARTSYS` on a signal (`EINTR` unless
+    /// `SA_RESTART`). An `attempt` that returns `None` changed nothing.
     fn lock_until<R>(
         &self,
         nonblocking: impl FnOnce() -> bool,
@@ -237,13 +230,11 @@ impl Pollcount {
     /// (split across iovecs or not), then wait (or `EAGAIN` when
     /// `nonblocking()`) until readable, then `EFAULT` for a bad buffer.
     ///
-    /// Unlike eventfd, a value is taken only once it has been delivered, so
-    /// a bad buffer loses nothing: the value is copied out under the lock
-    /// with page faults disabled, and taken only if that copy worked; a
-    /// copy that fails leaves the buffer as it was. If the destination's
-    /// page is not present, the lock is dropped, the page is faulted in
-    /// without being written, and the read starts again (see below for how
-    /// often): meanwhile the value stays in the counter for anyone else.
+    /// Unlike eventfd, a value is taken only once delivered, so a bad buffer
+    /// loses nothing: it is copied out under the lock with page faults
+    /// disabled, and taken only if the copy worked (a failed copy leaves the
+    /// buffer as it was). If a page is not present, the lock is dropped, the
+    /// page faulted in without being written, and the read starts again.
     fn read_value(
         &self,
         nonblocking: impl Fn() -> bool,

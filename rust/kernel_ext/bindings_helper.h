@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What kernel_ext's bindings hold beyond the kernel crate's: helpers.h's
- * functions, anon_inode_getfile_fmode(), and constants whose macros are
- * casts bindgen cannot evaluate, as RUST_CONST_HELPER_ entries the way
- * rust/bindings/bindings_helper.h spells them. scripts/kbuild/ext-bindgen
- * generates the bindings with the kernel's own bindgen command.
+ * kernel_ext's bindings beyond the kernel crate's (scripts/kbuild/ext-bindgen):
+ * helpers.h, anon_inode_getfile_fmode(), and constants whose macros are casts
+ * bindgen cannot evaluate, spelled as in rust/bindings/bindings_helper.h.
  */
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>

@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A misc device's file operations from a `#[vtable]` trait, shaped like the kernel crate's
-//! `MiscDevice` (`rust/kernel/miscdevice.rs`), with what that trait lacks: `poll` (the series in
-//! `patches/` adds it there), a plain `write` (eventfd's: `writev(2)` writes each segment),
-//! eventfd's file mode and seek policy, and anonymous files with the same operations, as
-//! `eventfd2()` makes (`anon_inode_getfile_fmode()`).
-//!
-//! A file's private data is a `T::Ptr`, stored by `open` (or [`install_anon_file`]) and taken back
-//! by `release`, which the VFS calls after `eventpoll_release()` and once every other caller of
-//! a file operation has dropped its reference: so every other operation may borrow it.
+//! A misc device's file operations from a `#[vtable]` trait shaped like the kernel crate's
+//! `MiscDevice`, with what it lacks: `poll` (the series adds it), a plain `write` (eventfd's
+//! `writev` semantics), mode and seek policy, and anonymous files with the same operations, as
+//! `eventfd2()` makes. A file's private data is a `T::Ptr`, stored by `open` (or
+//! [`install_anon_file`]) and taken back by `release`, after every other operation.
 
 use super::{
     bindings,
@@ -30,11 +26,8 @@ use kernel::{
 /// What a file operation borrows of the file's private data.
 pub(crate) type Borrowed<'a, T> = <<T as PollFile>::Ptr as ForeignOwnable>::Borrowed<'a>;
 
-/// Trait implemented by the private data of an open pollable file: of the misc device, or
-/// anonymous (see [`install_anon_file`]).
-///
-/// As with `MiscDevice`, a hook left out is a null `file_operations` entry, with the VFS's
-/// default for it: `EINVAL` for read and write, `ENOTTY` for ioctl, `DEFAULT_POLLMASK` for poll.
+/// Trait implemented by the private data of an open pollable file, of the misc device or
+/// anonymous. As with `MiscDevice`, a hook left out is a null entry, with the VFS's default.
 #[vtable]
 pub(crate) trait PollFile: Sized {
     /// What kind of pointer should `Self` be wrapped in.
@@ -105,6 +98,15 @@ unsafe fn file_ref<'a>(file: *mut bindings::file) -> &'a File {
     // (`miscdevice.rs` makes the same call). What the rule protects is `f_pos`, and nothing here
     // reads or writes it: `File` has no accessor for it, and `noop_llseek` leaves it alone.
     unsafe { File::from_raw_file(file) }
+}
+
+/// A `file_operations` entry: `entry` if the trait's implementer has the hook, else null.
+const fn hook<F: Copy>(has: bool, entry: Option<F>) -> Option<F> {
+    if has {
+        entry
+    } else {
+        None
+    }
 }
 
 /// The file operations of a [`PollFile`] type.
@@ -256,38 +258,15 @@ impl<T: PollFile> FileOps<T> {
     const VTABLE: bindings::file_operations = bindings::file_operations {
         open: Some(Self::open),
         release: Some(Self::release),
-        read_iter: if T::HAS_READ_ITER {
-            Some(Self::read_iter)
-        } else {
-            None
-        },
-        write: if T::HAS_WRITE {
-            Some(Self::write)
-        } else {
-            None
-        },
-        poll: if T::HAS_POLL { Some(Self::poll) } else { None },
-        unlocked_ioctl: if T::HAS_IOCTL {
-            Some(Self::ioctl)
-        } else {
-            None
-        },
+        read_iter: hook(T::HAS_READ_ITER, Some(Self::read_iter)),
+        write: hook(T::HAS_WRITE, Some(Self::write)),
+        poll: hook(T::HAS_POLL, Some(Self::poll)),
+        unlocked_ioctl: hook(T::HAS_IOCTL, Some(Self::ioctl)),
+        // The ioctl argument is a pointer to a layout-stable struct.
         #[cfg(CONFIG_COMPAT)]
-        compat_ioctl: if T::HAS_IOCTL {
-            bindings::compat_ptr_ioctl
-        } else {
-            None
-        },
-        show_fdinfo: if T::HAS_SHOW_FDINFO {
-            Some(Self::show_fdinfo)
-        } else {
-            None
-        },
-        llseek: if T::NOOP_LLSEEK {
-            Some(bindings::noop_llseek)
-        } else {
-            None
-        },
+        compat_ioctl: hook(T::HAS_IOCTL, bindings::compat_ptr_ioctl),
+        show_fdinfo: hook(T::HAS_SHOW_FDINFO, Some(Self::show_fdinfo)),
+        llseek: hook(T::NOOP_LLSEEK, Some(bindings::noop_llseek)),
         owner: this_module::<T::OwnerModule>().as_ptr(),
         ..pin_init::zeroed()
     };

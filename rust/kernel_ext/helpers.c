@@ -1,17 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * kernel_ext's C helpers: see helpers.h. No logic lives here, only what Rust
- * cannot spell: inline functions and macros.
- */
+/* kernel_ext's C helpers (helpers.h): what Rust cannot spell, no logic. */
 #include <linux/iov_iter.h>
 #include <linux/uaccess.h>
 
 #include "helpers.h"
 
-/*
- * The helpers the series adds to rust/helpers/ for WaitQueue, which a
- * kernel without it lacks: the same wrappers, under pollcount's names.
- */
+/* The series' rust/helpers/ wrappers for WaitQueue, for a kernel without it. */
 void pollcount___add_wait_queue_entry_tail(struct wait_queue_head *wq_head,
 					   struct wait_queue_entry *wq_entry)
 {
@@ -36,11 +30,9 @@ void pollcount_set_current_state(unsigned int state)
 }
 
 /*
- * One 8-byte store into a naturally aligned user buffer: with page faults
- * disabled it fails at a page that is not present instead of faulting it
- * in. Eight aligned bytes lie in one page (and one MTE granule), so the
- * store fails whole or succeeds whole. Returns the number of bytes not
- * copied, as an iterator step.
+ * One 8-byte store into a naturally aligned user buffer, which lies in one
+ * page (and one MTE granule): it fails whole or succeeds whole. Returns the
+ * bytes not copied, as an iterator step.
  */
 static __always_inline size_t put_u64_step_nofault(void __user *to, size_t progress, size_t len,
 						   void *value, void *priv2)
@@ -58,9 +50,8 @@ efault:
 }
 
 /*
- * Iterator steps of put_u64_split_nofault(), run with page faults
- * disabled. access_ok() (unlike copy_from_user_nofault()'s __access_ok())
- * accepts a tagged arm64 pointer as the stores do.
+ * Steps of put_u64_split_nofault(), with page faults disabled. access_ok()
+ * (not __access_ok()) accepts a tagged arm64 pointer as the stores do.
  */
 static size_t load_step(void __user *from, size_t progress, size_t len, void *to, void *priv2)
 {
@@ -69,10 +60,7 @@ static size_t load_step(void __user *from, size_t progress, size_t len, void *to
 	return __copy_from_user_inatomic(to + progress, from, len);
 }
 
-/*
- * The store; a fault injection point (fail_usercopy), as any user copy.
- * *reached is how far into the value the store may have written.
- */
+/* The store (a fail_usercopy point); *reached: how far it may have written. */
 static size_t store_step(void __user *to, size_t progress, size_t len, void *from, void *reached)
 {
 	*(size_t *)reached = progress + len;

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kernel_ext's C helpers: inline functions and macros that Rust cannot
- * call, each wrapped in a function, as the kernel's rust/helpers/ do (Rust
- * binder keeps its own C the same way). Rust sees them through the bindings
- * that bindings_helper.h generates, named without the pollcount_ prefix.
+ * kernel_ext's C helpers, wrapping what Rust cannot call, as rust/helpers/
+ * does; Rust names them without the pollcount_ prefix (bindings_helper.h).
  */
 #ifndef POLLCOUNT_HELPERS_H
 #define POLLCOUNT_HELPERS_H

@@ -1,22 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The one layer of pollcount that talks to C. All of pollcount's `unsafe`
-//! lives under this directory, each block with its `// SAFETY:` argument;
-//! the rest of the module is safe Rust (`make lint` checks that).
+//! The one layer of pollcount that talks to C: all of its `unsafe`, each
+//! block with its `// SAFETY:` argument (`make lint` checks that).
 //!
-//! * The wait queue and poll API that the series in `patches/` proposes for
-//!   the kernel crate: `WaitQueue`, `PollTable::register_queue`,
-//!   `PollFlags`. On a kernel with the series it is the kernel's own
-//!   (rust/Kbuild sets `kernel_wait_queue`); on 7.3 as released, the
-//!   series' `wait_queue.rs` is compiled from the patch itself
-//!   (`scripts/kbuild/series-file`), and `poll.rs` has the rest.
-//! * [`file_ops`]: a `file_operations` vtable from a `#[vtable]` trait,
-//!   shaped like the kernel crate's `MiscDevice`, with what pollcount needs
-//!   beyond it: `poll`, a plain `write`, the file's mode and seek policy,
-//!   and anonymous files with the same operations.
-//! * `bindings`: the kernel crate's bindings, and those of `helpers.c`
-//!   and `bindings_helper.h` (generated at build time by the kernel's own
-//!   bindgen command).
+//! * The wait queue and poll API the series in `patches/` proposes for the
+//!   kernel crate (`WaitQueue`, `new_wait_queue!`, `PollTable`,
+//!   `PollFlags`): the kernel's own when it has the series (rust/Kbuild
+//!   sets `kernel_wait_queue`), else the series' `wait_queue.rs` compiled
+//!   from the patch (`scripts/kbuild/series-file`) and `poll.rs`.
+//! * [`file_ops`]: `file_operations` from a `#[vtable]` trait shaped like
+//!   `MiscDevice`, with `poll`, a plain `write`, mode and seek policy, and
+//!   anonymous files.
+//! * `bindings`: the kernel crate's, and those of `helpers.c` and
+//!   `bindings_helper.h`, generated with the kernel's bindgen command.
 
 // As the kernel crate's bindings: `struct file` embeds an empty struct,
 // harmless behind a pointer; the generated items are `pub`; and what a
