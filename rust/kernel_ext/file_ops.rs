@@ -452,6 +452,39 @@ mod tests {
     /// The count a woken waiter found published, where `poll` reads it.
     static SEEN_COUNT: Atomic<u64> = Atomic::new(u64::MAX);
 
+    /// A poll table whose queueing function adds `entry`, as epoll's `ep_ptable_queue_proc()`
+    /// adds an item's; `table` first, so that the function finds the rest.
+    #[repr(C)]
+    struct Recorder {
+        table: bindings::poll_table,
+        entry: bindings::wait_queue_entry,
+        head: *mut bindings::wait_queue_head,
+        pollcount: *const crate::Pollcount,
+    }
+
+    /// The queueing function of a [`Recorder`]'s table.
+    ///
+    /// # Safety
+    ///
+    /// `table` is the `table` of a live, pinned [`Recorder`], and `head` a live wait queue.
+    unsafe extern "C" fn record_queue(
+        _file: *mut bindings::file,
+        head: *mut bindings::wait_queue_head,
+        table: *mut bindings::poll_table,
+    ) {
+        let rec = table.cast::<Recorder>();
+        // SAFETY: `rec` is the caller's live, pinned `Recorder` (`table` is its first field);
+        // its entry is queued only here, on the live `head`.
+        unsafe {
+            (*rec).head = head;
+            (*rec).entry.flags = 0;
+            (*rec).entry.private = (*rec).pollcount.cast_mut().cast();
+            (*rec).entry.func = Some(record_count);
+            bindings::INIT_LIST_HEAD(&raw mut (*rec).entry.entry);
+            bindings::add_wait_queue(head, &raw mut (*rec).entry);
+        }
+    }
+
     /// A wake function that records what `poll` would report if it ran now, as a woken
     /// `epoll_wait()` runs it before the waker drops the lock; wakes nobody.
     ///
@@ -471,37 +504,45 @@ mod tests {
         0
     }
 
-    /// A write publishes the count `poll` reads before it wakes anyone.
+    /// The poll hook registers the counter's queue (`PollTable::register_queue`), and a write
+    /// stores the count `poll` reads before it wakes that queue's waiters.
     #[test]
     fn a_woken_poller_finds_the_change_that_woke_it() -> Result {
         use crate::counter::{Counter, Mode};
 
         let counter = Counter::new(Mode::Counter { semaphore: false }, 0).map_err(|_| EINVAL)?;
         let data = crate::Pollcount::new(counter)?;
-        let head = data.counter.as_raw();
-        let entry = Opaque::<bindings::wait_queue_entry>::uninit();
-        let raw = entry.get();
-        // SAFETY: `raw` is valid for writes and stays queued only until the removal below, on
-        // this frame; `private` is the `Pollcount`, which the file below keeps alive until then.
-        unsafe {
-            (*raw).flags = 0;
-            (*raw).private = (&raw const *data).cast_mut().cast();
-            (*raw).func = Some(record_count);
-            bindings::INIT_LIST_HEAD(&raw mut (*raw).entry);
-            bindings::add_wait_queue(head, raw);
-        }
+        let pollcount: *const crate::Pollcount = &*data;
         let file = anon_inode_file::<crate::Pollcount>(c"[pollcount]", data, bindings::O_NONBLOCK)?;
+        let mut rec = Recorder {
+            table: bindings::poll_table {
+                _qproc: Some(record_queue),
+                _key: u32::MAX,
+            },
+            entry: pin_init::zeroed(),
+            head: core::ptr::null_mut(),
+            pollcount,
+        };
         let (value, mut pos) = (5u64, 0);
-        // SAFETY: `file` is live (the `ARef`) and open for writing; `value` is valid for 8 bytes
-        // of reads and `pos` for one `loff_t`. The entry is queued on the file's own queue, which
-        // lives until the `__fput_sync()` below; then the reference is the `ARef`'s, given up.
-        let wrote = unsafe {
+        // SAFETY: `file` is live (the `ARef`), a pollcount file, open for writing; `rec` stays on
+        // this frame, unmoved, until its entry is off the queue again; `value` is valid for 8
+        // bytes of reads and `pos` for one `loff_t`. The queue lives until the `__fput_sync()`,
+        // which gives up the `ARef`'s reference.
+        let (events, wrote) = unsafe {
+            let events = match (*(*file.as_ptr()).f_op).poll {
+                Some(poll) => poll(file.as_ptr(), &raw mut rec.table),
+                None => 0,
+            };
             let wrote =
                 bindings::kernel_write(file.as_ptr(), (&raw const value).cast(), 8, &mut pos);
-            bindings::remove_wait_queue(head, raw);
+            if !rec.head.is_null() {
+                bindings::remove_wait_queue(rec.head, &raw mut rec.entry);
+            }
             bindings::__fput_sync(ARef::into_raw(file).as_ptr().cast());
-            wrote
+            (events, wrote)
         };
+        assert!(!rec.head.is_null());
+        assert_eq!(events, bindings::EPOLLOUT | bindings::EPOLLWRNORM);
         assert_eq!(wrote, 8);
         assert_eq!(SEEN_COUNT.load(Relaxed), 5);
         Ok(())
