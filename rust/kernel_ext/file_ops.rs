@@ -523,18 +523,24 @@ mod tests {
             head: core::ptr::null_mut(),
             pollcount,
         };
-        let (value, mut pos) = (5u64, 0);
-        // SAFETY: `file` is live (the `ARef`), a pollcount file, open for writing; `rec` stays on
-        // this frame, unmoved, until its entry is off the queue again; `value` is valid for 8
-        // bytes of reads and `pos` for one `loff_t`. The queue lives until the `__fput_sync()`,
-        // which gives up the `ARef`'s reference.
+        // SAFETY: `file` is live (the `ARef`), a pollcount file whose data is `pollcount`; `rec`
+        // stays on this frame, unmoved, until its entry is off the queue again. The queue lives
+        // until the `__fput_sync()`, which gives up the `ARef`'s reference.
         let (events, wrote) = unsafe {
             let events = match (*(*file.as_ptr()).f_op).poll {
                 Some(poll) => poll(file.as_ptr(), &raw mut rec.table),
                 None => 0,
             };
-            let wrote =
-                bindings::kernel_write(file.as_ptr(), (&raw const value).cast(), 8, &mut pos);
+            // A write's critical section (`kernel_write()` needs a `write_iter`).
+            let this = &*pollcount;
+            let wrote = this.lock_until(
+                || true,
+                |counter| {
+                    let woken = counter.write(5).ok()?;
+                    this.changed(counter, woken);
+                    Some(())
+                },
+            );
             if !rec.head.is_null() {
                 bindings::remove_wait_queue(rec.head, &raw mut rec.entry);
             }
@@ -543,7 +549,7 @@ mod tests {
         };
         assert!(!rec.head.is_null());
         assert_eq!(events, bindings::EPOLLOUT | bindings::EPOLLWRNORM);
-        assert_eq!(wrote, 8);
+        assert_eq!(wrote, Ok(()));
         assert_eq!(SEEN_COUNT.load(Relaxed), 5);
         Ok(())
     }
