@@ -22,8 +22,8 @@ pub(crate) mod bindings;
 pub(crate) mod file_ops;
 #[cfg(kernel_wait_queue)]
 pub(crate) use kernel::sync::{new_wait_queue, poll, WaitQueue, WaitQueueGuard};
-// The API as the series proposes it, `pub` in the kernel crate, and all of
-// it, not only what pollcount uses.
+// The series' text, `pub` as in the kernel crate: poll.rs has the PollFlags
+// pollcount uses and PollTable; wait_queue is patch 2's file whole.
 #[cfg(not(kernel_wait_queue))]
 #[allow(dead_code, unreachable_pub)]
 pub(crate) mod poll;
