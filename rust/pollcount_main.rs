@@ -312,14 +312,16 @@ impl PollFile for Pollcount {
         Pollcount::new(counter)
     }
 
-    /// Every read: [`Pollcount::read_value`], nonblocking also for
-    /// `IOCB_NOWAIT`.
+    /// Every read: [`Pollcount::read_value`], nonblocking also for `IOCB_NOWAIT`.
+    // Inline, as `write`, or the trampoline calls it and the `Result` returns through memory.
+    #[inline]
     fn read_iter(kiocb: Kiocb<'_, Pin<KBox<Self>>>, dest: &mut IovIterDest<'_>) -> Result<usize> {
         kiocb.file().read_value(|| nonblocking(&kiocb), dest)
     }
 
     /// eventfd's write: `EINVAL` unless exactly 8 bytes, `EFAULT`, `EINVAL`
     /// for a value no write may carry, then wait (or `EAGAIN`) for room.
+    #[inline]
     fn write(this: Pin<&Self>, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
         if len != VALUE_SIZE {
             return Err(EINVAL);

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What the series in `patches/` adds to the kernel crate's `kernel::sync::poll`, for a kernel
-//! without it: [`PollFlags`] (patch 1) and [`PollTable::register_queue`] (patch 2), in the
-//! series' text, and the kernel's `PollTable` it extends. (The `WaitQueue` of patch 2 is compiled
-//! from the patch itself: see `mod.rs`.)
+//! The series' `kernel::sync::poll` for a kernel without it, in its text: [`PollFlags`] (patch 1),
+//! and `PollTable` with [`PollTable::register_queue`] (patch 2; its `WaitQueue`: see `mod.rs`).
 
 use super::{bindings, WaitQueue};
 use core::marker::PhantomData;
