@@ -134,11 +134,6 @@ impl Counter {
         }
         Ok(readable())
     }
-
-    /// What `poll` reports now.
-    pub(crate) fn events(&self) -> PollFlags {
-        self.mode.events(self.count)
-    }
 }
 
 impl Mode {
@@ -174,6 +169,13 @@ mod tests {
     /// A counter in any state, built directly (`Counter::new` is tested on its own).
     fn counter(mode: Mode, count: u64) -> Counter {
         Counter { count, mode }
+    }
+
+    impl Counter {
+        /// What `poll` reports for this counter now.
+        fn events(&self) -> PollFlags {
+            self.mode.events(self.count)
+        }
     }
 
     #[test]

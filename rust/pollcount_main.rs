@@ -358,6 +358,7 @@ impl PollFile for Pollcount {
     /// change's wakeup then reaches its entry and it looks again, or it
     /// asked for a snapshot only. Either way the lock would buy nothing but
     /// a round trip per poll, which epoll_wait pays per ready item.
+    #[inline]
     fn poll<'a>(this: Pin<&'a Self>, file: &File, table: &PollTable<'a>) -> PollFlags {
         table.register_queue(file, &this.get_ref().counter);
         this.mode.events(this.count.load(Relaxed))

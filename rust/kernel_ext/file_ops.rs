@@ -202,12 +202,8 @@ impl<T: PollFile> FileOps<T> {
     ) -> isize {
         // SAFETY: An operation of `file` runs on this thread for the call.
         let (device, file_ref) = unsafe { (Self::device(file), file_ref(file)) };
-        match T::write(
-            device,
-            file_ref,
-            UserPtr::from_ptr(buf.cast_mut().cast()),
-            len,
-        ) {
+        let buf = UserPtr::from_ptr(buf.cast_mut().cast());
+        match T::write(device, file_ref, buf, len) {
             Ok(n) => n as isize,
             Err(err) => err.to_errno() as isize,
         }
@@ -328,6 +324,8 @@ impl<T> PinnedDrop for MiscDeviceRegistration<T> {
 
 /// A new anonymous file (`anon_inode:<name>`) of type `T` whose private data is `ptr`, opened
 /// `O_RDWR` plus `flags & O_NONBLOCK`, as `eventfd2()` makes its files. On error `ptr` is dropped.
+// Inline, or the caller gets the `Result` back through memory.
+#[inline]
 pub(crate) fn anon_inode_file<T: PollFile>(
     name: &'static CStr,
     ptr: T::Ptr,

@@ -5,26 +5,31 @@
 
 #include "helpers.h"
 
+/* __always_inline where rust/Kbuild inlines these into Rust, as rust/helpers/ */
+#ifndef __pollcount_helper
+#define __pollcount_helper
+#endif
+
 /* The series' rust/helpers/ wrappers for WaitQueue, for a kernel without it. */
-void pollcount___add_wait_queue_entry_tail(struct wait_queue_head *wq_head,
-					   struct wait_queue_entry *wq_entry)
+__pollcount_helper void pollcount___add_wait_queue_entry_tail(struct wait_queue_head *wq_head,
+							      struct wait_queue_entry *wq_entry)
 {
 	__add_wait_queue_entry_tail(wq_head, wq_entry);
 }
 
-void pollcount___remove_wait_queue(struct wait_queue_head *wq_head,
-				   struct wait_queue_entry *wq_entry)
+__pollcount_helper void pollcount___remove_wait_queue(struct wait_queue_head *wq_head,
+						      struct wait_queue_entry *wq_entry)
 {
 	__remove_wait_queue(wq_head, wq_entry);
 }
 
-bool pollcount_waitqueue_active(struct wait_queue_head *wq_head)
+__pollcount_helper bool pollcount_waitqueue_active(struct wait_queue_head *wq_head)
 {
 	/* The caller orders this test against changes to the queue itself. */
 	return waitqueue_active(wq_head);
 }
 
-void pollcount_set_current_state(unsigned int state)
+__pollcount_helper void pollcount_set_current_state(unsigned int state)
 {
 	set_current_state(state);
 }
@@ -146,7 +151,7 @@ out:
  * The usual destination, read(2)'s single aligned user buffer, takes one
  * store, inline; iterate_ubuf() advances the iterator.
  */
-bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter)
+__pollcount_helper bool pollcount_put_u64_nofault(u64 value, struct iov_iter *iter)
 {
 	size_t copied;
 
