@@ -254,9 +254,9 @@ impl Pollcount {
         }
         let mut faulted_in = false;
         loop {
-            let mut attempts = 0;
+            let (mut tried, mut slept) = (false, false);
             let delivered = self.lock_until(&nonblocking, |counter| {
-                attempts += 1;
+                (slept, tried) = (tried, true);
                 let value = counter.next_read()?;
                 if !put_u64_nofault(dest, value) {
                     return Some(false);
@@ -277,10 +277,9 @@ impl Pollcount {
             // `EFAULT`, as eventfd's failed copy does, the value kept. A try
             // that slept first (another reader took the value meanwhile) may
             // find the page gone again (reclaim, migration, a fork's write
-            // protection), and faults it in anew: each sleep needs a write to
-            // end it, so this is no spin. No signal check either: a ready
-            // counter's value is never answered with `EINTR`.
-            if faulted_in && attempts == 1 {
+            // protection) and faults it in anew: a sleep needs a write to end
+            // it, so no spin. No signal check: a ready value never gets `EINTR`.
+            if faulted_in && !slept {
                 return Err(EFAULT);
             }
             fault_in_writeable(dest, VALUE_SIZE)?;
