@@ -256,7 +256,7 @@ impl Pollcount {
         loop {
             let (mut tried, mut slept) = (false, false);
             let delivered = self.lock_until(&nonblocking, |counter| {
-                (slept, tried) = (tried, true);
+                (slept, tried) = (tried, true); // Calls after the first follow a sleep.
                 let value = counter.next_read()?;
                 if !put_u64_nofault(dest, value) {
                     return Some(false);
